@@ -1,0 +1,107 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Safe checkpoint loading for mmengine checkpoints under torch>=2.6.
+
+torch 2.6 made ``torch.load(..., weights_only=True)`` the default, and
+mmengine 0.10.x calls ``torch.load`` without the argument. Training
+checkpoints hold mmengine's :class:`HistoryBuffer` and numpy arrays in their
+``message_hub`` state, which the restricted unpickler refuses, so ``--resume``
+and ``load_from`` fail with ``UnpicklingError``.
+
+Turning ``weights_only`` off would execute arbitrary pickle code from a
+downloaded file. Instead, this module allow-lists exactly the non-tensor types
+that mmengine / mmdet / mmsolo checkpoints hold, and re-registers mmengine's
+local-file loader so that a refused checkpoint raises
+:class:`UnsafeCheckpointError`, which names the offending global.
+"""
+import os.path as osp
+import pickle
+from typing import Callable, List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+_REGISTERED = False
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """Raised when a checkpoint holds a type outside the allow-list."""
+
+
+def _numpy_globals() -> List[Union[Callable, type]]:
+    """The numpy functions and classes that pickled arrays refer to."""
+    names = []
+    try:  # numpy>=2 keeps the pickling helpers in numpy._core
+        from numpy._core import multiarray as np_multiarray
+    except ImportError:  # pragma: no cover - numpy<2
+        from numpy.core import multiarray as np_multiarray
+    names += [np_multiarray._reconstruct, np_multiarray.scalar]
+    names += [np.ndarray, np.dtype]
+    # numpy>=1.25 pickles a dtype through its class in ``numpy.dtypes``.
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        names += [
+            getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')
+            and isinstance(getattr(dtypes, n), type)
+        ]
+    return names
+
+
+def safe_checkpoint_globals() -> List[Union[Callable, type]]:
+    """The types that mmengine / mmdet / mmsolo checkpoints hold.
+
+    Returns:
+        list: Classes and functions passed to
+        ``torch.serialization.add_safe_globals``.
+    """
+    return [HistoryBuffer] + _numpy_globals()
+
+
+def load_checkpoint_file(filename: str,
+                         map_location: Optional[Union[str, Callable]] = None
+                         ) -> dict:
+    """Load a local checkpoint with ``weights_only=True``.
+
+    Args:
+        filename (str): Path of the checkpoint file.
+        map_location (str | Callable, optional): As in ``torch.load``.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        UnsafeCheckpointError: If the file holds a global that is not in the
+            allow-list; nothing from the file is executed.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise UnsafeCheckpointError(
+            f'Refused to load checkpoint "{filename}": it holds an object '
+            'outside the types that mmengine/mmdet/mmsolo checkpoints '
+            'contain, and loading it could run arbitrary code. Nothing from '
+            'the file was executed. If you created this file yourself and '
+            'trust it, inspect it with `torch.load(path, weights_only=False)` '
+            f'and re-save its state dict.\nDetails from torch: {e}') from None
+
+
+def register_safe_checkpoint_loading() -> None:
+    """Allow-list checkpoint types and install the safe local loader.
+
+    Idempotent: calling it again does nothing.
+    """
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
+    if add_safe_globals is not None:  # torch>=2.4
+        add_safe_globals(safe_checkpoint_globals())
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_checkpoint_file, force=True)
+    _REGISTERED = True
