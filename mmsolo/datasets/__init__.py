@@ -1,1 +1,9 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
+from .shapes import (SHAPES_CLASSES, SUPPORTED_SHAPES, default_size_ranges,
+                     ensure_shapes_dataset, make_shapes_dataset,
+                     mask_to_polygons)
+
+__all__ = [
+    'SHAPES_CLASSES', 'SUPPORTED_SHAPES', 'default_size_ranges',
+    'ensure_shapes_dataset', 'make_shapes_dataset', 'mask_to_polygons'
+]

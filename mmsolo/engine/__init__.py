@@ -1,1 +1,4 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
+from .model_wrappers import MMSoloDistributedDataParallel
+
+__all__ = ['MMSoloDistributedDataParallel']

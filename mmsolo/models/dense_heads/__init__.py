@@ -1,1 +1,8 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
+from .base_solo_head import BaseSOLOHead
+from .decoupled_solo_head import DecoupledSOLOHead, DecoupledSOLOLightHead
+from .solo_head import SOLOHead
+
+__all__ = [
+    'BaseSOLOHead', 'SOLOHead', 'DecoupledSOLOHead', 'DecoupledSOLOLightHead'
+]

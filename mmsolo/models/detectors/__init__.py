@@ -1,1 +1,4 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
+from .solo import SOLO
+
+__all__ = ['SOLO']

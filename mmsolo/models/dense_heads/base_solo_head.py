@@ -1,0 +1,539 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""What every SOLO head shares: category branch, targets, losses, inference.
+
+The heads differ only in their mask branch (paper §2.2 vs §4), which a
+subclass provides through four methods:
+
+- ``_init_mask_layers()`` builds it (parameter names follow mmdet 3.x, so
+  model-zoo checkpoints load strictly);
+- ``forward_mask_level(feat, level)`` returns the level's mask outputs as a
+  tuple of tensors;
+- ``mask_preds_for_loss(outs, level, img_inds, cells)`` gives the mask
+  predictions of chosen (image, cell) pairs at the level's resolution, in
+  the form ``loss_mask`` expects (logits, or probabilities when the loss is
+  built with ``activate=False``);
+- ``mask_probs(outs, level, img_ind, cells, out_size)`` gives soft masks of
+  chosen cells of one image at the resolution of the first level.
+
+Only chosen cells are ever evaluated: positives in training, candidates at
+test time, and the candidates' masks are computed in chunks of at most
+``nms_pre`` cells, so memory stays bounded whatever the score distribution.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
+from mmdet.structures.mask import mask2bbox
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmsolo.registry import MODELS
+from ..layers import GRID_ALIGN_MODES, align_to_grid, concat_coords
+from ..layers import mask_nms as greedy_mask_nms
+from ..layers import matrix_nms
+from ..task_modules import SOLOGridAssigner
+
+DEFAULT_TEST_CFG = dict(
+    nms_pre=500,
+    score_thr=0.1,
+    mask_thr=0.5,
+    filter_thr=0.05,
+    kernel='gaussian',
+    sigma=2.0,
+    max_per_img=100,
+    nms_type='matrix',
+    iou_thr=0.5)
+
+
+class BaseSOLOHead(BaseMaskHead):
+    """Shared base of the SOLO heads.
+
+    Args:
+        num_classes (int): Number of foreground classes.
+        in_channels (int): Channels of the input features.
+        feat_channels (int): Channels of the tower convolutions.
+        stacked_convs (int): Head depth: convolutions in each tower
+            (Table 5 of the paper; 7 in the main models).
+        strides (Sequence[int]): Re-scaled stride of each level.
+        scale_ranges (Sequence[tuple]): sqrt(area) range of each level.
+        pos_scale (float): Centre-region factor epsilon.
+        num_grids (Sequence[int]): Grid size S of each level.
+        cls_down_index (int): Index of the category-tower conv before which
+            features are aligned to the S x S grid.
+        num_coord_convs (int): Number of mask-tower convs that receive the
+            normalised coordinates (CoordConv; Table 3: 0-3, default 1).
+        cls_align (str): Category alignment (§3.3): ``'interp'``,
+            ``'adaptive_pool'`` or ``'region_grid'``.
+        level_indices (Sequence[int], optional): Which of the neck's
+            outputs the head uses (default: all of them). When the head uses
+            more than one level, the first is down-sampled by 2 and the last
+            up-sampled to the size of the one before, as in the paper's
+            re-scaled strides (8, 8, 16, 32, 32) from P2-P6.
+        loss_mask (dict): Config of the per-mask loss.
+        loss_cls (dict): Config of the category loss.
+        norm_cfg (dict): Normalisation of the tower convs.
+        train_cfg (dict, optional): Unused; kept for API compatibility.
+        test_cfg (dict, optional): Inference settings: ``nms_pre``,
+            ``score_thr``, ``mask_thr``, ``filter_thr``, ``max_per_img``,
+            ``nms_type`` (``'matrix'`` or ``'mask'``), ``kernel``/``sigma``
+            for Matrix NMS and ``iou_thr`` for mask NMS.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+    """
+    #: coordinate channels appended to each branch of the mask tower
+    coord_channels = 'xy'
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        feat_channels: int = 256,
+        stacked_convs: int = 4,
+        strides: Sequence[int] = (4, 8, 16, 32, 64),
+        scale_ranges: Sequence[tuple] = ((8, 32), (16, 64), (32, 128),
+                                         (64, 256), (128, 512)),
+        pos_scale: float = 0.2,
+        num_grids: Sequence[int] = (40, 36, 24, 16, 12),
+        cls_down_index: int = 0,
+        num_coord_convs: int = 1,
+        cls_align: str = 'interp',
+        level_indices: Optional[Sequence[int]] = None,
+        loss_mask: ConfigType = dict(
+            type='DiceLoss', use_sigmoid=True, loss_weight=3.0),
+        loss_cls: ConfigType = dict(
+            type='mmdet.FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=1.0),
+        norm_cfg: ConfigType = dict(
+            type='GN', num_groups=32, requires_grad=True),
+        train_cfg: OptConfigType = None,
+        test_cfg: OptConfigType = None,
+        init_cfg: OptMultiConfig = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if cls_align not in GRID_ALIGN_MODES:
+            raise ValueError(f'cls_align must be one of {GRID_ALIGN_MODES}, '
+                             f'got {cls_align!r}')
+        if not 0 <= num_coord_convs <= stacked_convs:
+            raise ValueError('num_coord_convs must be in [0, stacked_convs], '
+                             f'got {num_coord_convs}')
+        if not 0 <= cls_down_index < max(stacked_convs, 1):
+            raise ValueError(f'cls_down_index {cls_down_index} is out of '
+                             f'range for stacked_convs={stacked_convs}')
+        self.num_classes = num_classes
+        self.cls_out_channels = num_classes
+        self.in_channels = in_channels
+        self.feat_channels = feat_channels
+        self.stacked_convs = stacked_convs
+        self.strides = list(strides)
+        self.scale_ranges = [tuple(r) for r in scale_ranges]
+        self.pos_scale = pos_scale
+        self.num_grids = list(num_grids)
+        self.num_levels = len(self.strides)
+        self.cls_down_index = cls_down_index
+        self.num_coord_convs = num_coord_convs
+        self.cls_align = cls_align
+        self.level_indices = (
+            list(level_indices) if level_indices is not None else None)
+        if self.level_indices is not None and \
+                len(self.level_indices) != self.num_levels:
+            raise ValueError('level_indices must name one neck output per '
+                             f'level ({self.num_levels}), got '
+                             f'{self.level_indices}')
+        self.assigner = SOLOGridAssigner(num_classes, self.scale_ranges,
+                                         self.strides, self.num_grids,
+                                         pos_scale)
+        self.loss_mask = MODELS.build(loss_mask)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.norm_cfg = norm_cfg
+        self.train_cfg = train_cfg
+        cfg = dict(DEFAULT_TEST_CFG)
+        cfg.update(test_cfg or {})
+        if cfg['nms_type'] not in ('matrix', 'mask'):
+            raise ValueError("test_cfg.nms_type must be 'matrix' or 'mask', "
+                             f"got {cfg['nms_type']!r}")
+        self.test_cfg = ConfigDict(cfg)
+        self._init_layers()
+
+    # ------------------------------------------------------------------
+    # layers
+    def tower_conv_cfg(self, index: int) -> OptConfigType:
+        """Conv config of the ``index``-th tower conv (None: plain conv)."""
+        return None
+
+    def build_tower(self, coord_channels: int = 0) -> nn.ModuleList:
+        """A stack of ``stacked_convs`` 3x3 ConvModules.
+
+        Args:
+            coord_channels (int): Coordinate channels concatenated before
+                each of the first ``num_coord_convs`` convs (0 for the
+                category tower).
+
+        Returns:
+            nn.ModuleList: The tower.
+        """
+        tower = nn.ModuleList()
+        for i in range(self.stacked_convs):
+            chn = self.in_channels if i == 0 else self.feat_channels
+            if coord_channels and i < self.num_coord_convs:
+                chn += coord_channels
+            tower.append(
+                ConvModule(
+                    chn,
+                    self.feat_channels,
+                    3,
+                    stride=1,
+                    padding=1,
+                    conv_cfg=self.tower_conv_cfg(i),
+                    norm_cfg=self.norm_cfg))
+        return tower
+
+    def _init_layers(self) -> None:
+        """Build the category branch and the head's mask branch."""
+        self.cls_convs = self.build_tower()
+        self.conv_cls = nn.Conv2d(
+            self.feat_channels, self.cls_out_channels, 3, padding=1)
+        self._init_mask_layers()
+
+    def _init_mask_layers(self) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------
+    # forward
+    def resize_feats(self, x: Sequence[Tensor]) -> List[Tensor]:
+        """Pick the used neck outputs and bring them to the head's strides.
+
+        Args:
+            x (Sequence[Tensor]): Neck outputs.
+
+        Returns:
+            list[Tensor]: One feature map per level.
+        """
+        if self.level_indices is not None:
+            x = [x[i] for i in self.level_indices]
+        if len(x) != self.num_levels:
+            raise ValueError(
+                f'{type(self).__name__} has {self.num_levels} levels but got '
+                f'{len(x)} feature maps; set level_indices to choose them')
+        if self.num_levels == 1:
+            return list(x)
+        out = []
+        for i, feat in enumerate(x):
+            if i == 0:
+                feat = F.interpolate(feat, scale_factor=0.5, mode='bilinear')
+            elif i == len(x) - 1:
+                feat = F.interpolate(
+                    feat, size=x[i - 1].shape[-2:], mode='bilinear')
+            out.append(feat)
+        return out
+
+    def run_mask_tower(self, tower: nn.ModuleList, feat: Tensor,
+                       coords: str) -> Tensor:
+        """Run a mask tower with CoordConv inputs, then upsample by 2.
+
+        Args:
+            tower (nn.ModuleList): The convs.
+            feat (Tensor): Level features, (N, C, H, W).
+            coords (str): Coordinates to append (``'xy'``, ``'x'``, ``'y'``).
+
+        Returns:
+            Tensor: (N, feat_channels, 2H, 2W).
+        """
+        for i, conv in enumerate(tower):
+            if i < self.num_coord_convs:
+                feat = concat_coords(feat, coords)
+            feat = conv(feat)
+        return F.interpolate(feat, scale_factor=2, mode='bilinear')
+
+    def forward_cls_level(self, feat: Tensor, level: int) -> Tensor:
+        """Category logits of one level, (N, num_classes, S, S)."""
+        for j, conv in enumerate(self.cls_convs):
+            if j == self.cls_down_index:
+                feat = align_to_grid(feat, self.num_grids[level],
+                                     self.cls_align)
+            feat = conv(feat)
+        return self.conv_cls(feat)
+
+    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: Sequence[Tensor]) -> tuple:
+        """Forward the neck features.
+
+        Args:
+            x (Sequence[Tensor]): Neck outputs.
+
+        Returns:
+            tuple: ``(mlvl_mask_outs, mlvl_cls_preds)``: per level, the
+            tuple of mask outputs of the head's mask branch and the category
+            logits of shape (N, num_classes, S, S).
+        """
+        feats = self.resize_feats(x)
+        mlvl_mask_outs, mlvl_cls_preds = [], []
+        for level, feat in enumerate(feats):
+            mlvl_mask_outs.append(self.forward_mask_level(feat, level))
+            mlvl_cls_preds.append(self.forward_cls_level(feat, level))
+        return mlvl_mask_outs, mlvl_cls_preds
+
+    # ------------------------------------------------------------------
+    # training
+    def mask_preds_for_loss(self, outs: Tuple[Tensor], level: int,
+                            img_inds: Tensor, cells: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
+                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+        raise NotImplementedError
+
+    def graph_anchor(self, mlvl_mask_outs: List[Tuple[Tensor]]) -> Tensor:
+        """A zero that depends on every mask-branch output.
+
+        Added to the mask loss so that every trainable parameter is in the
+        graph even when a batch has no positives (needed by DDP).
+        """
+        return sum(t.sum() for outs in mlvl_mask_outs for t in outs) * 0.
+
+    @staticmethod
+    def mask_feat_size(outs: Tuple[Tensor]) -> Tuple[int, int]:
+        """(h, w) of a level's mask predictions."""
+        return tuple(outs[0].shape[-2:])
+
+    def loss_by_feat(self, mlvl_mask_outs: List[Tuple[Tensor]],
+                     mlvl_cls_preds: List[Tensor],
+                     batch_gt_instances: InstanceList,
+                     batch_img_metas: List[dict], **kwargs) -> dict:
+        """Compute the category and mask losses.
+
+        Args:
+            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
+            mlvl_cls_preds (list[Tensor]): Category logits per level,
+                (N, num_classes, S, S).
+            batch_gt_instances (list[InstanceData]): Ground truth with
+                ``bboxes``, ``labels`` and ``masks`` (padded to the batch
+                input shape).
+            batch_img_metas (list[dict]): Image meta information.
+
+        Returns:
+            dict[str, Tensor]: ``loss_mask`` and ``loss_cls``.
+        """
+        featmap_sizes = [self.mask_feat_size(o) for o in mlvl_mask_outs]
+        targets = [
+            self.assigner.assign(gt, featmap_sizes)
+            for gt in batch_gt_instances
+        ]
+        device = mlvl_cls_preds[0].device
+        mask_losses, num_pos = [], 0
+        for level in range(self.num_levels):
+            level_targets = [t[level] for t in targets]
+            cells = torch.cat([t.pos_inds for t in level_targets])
+            if len(cells) == 0:
+                continue
+            img_inds = torch.cat([
+                torch.full_like(t.pos_inds, i)
+                for i, t in enumerate(level_targets)
+            ])
+            mask_targets = torch.cat([t.mask_targets for t in level_targets])
+            preds = self.mask_preds_for_loss(mlvl_mask_outs[level], level,
+                                             img_inds.to(device),
+                                             cells.to(device))
+            mask_losses.append(
+                self.loss_mask(
+                    preds, mask_targets, reduction_override='none'))
+            num_pos += len(cells)
+        anchor = self.graph_anchor(mlvl_mask_outs)
+        if num_pos > 0:
+            loss_mask = torch.cat(mask_losses).sum() / num_pos + anchor
+        else:
+            loss_mask = anchor
+
+        labels = torch.cat([
+            t[level].labels.flatten() for level in range(self.num_levels)
+            for t in targets
+        ])
+        cls_preds = torch.cat([
+            p.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
+            for p in mlvl_cls_preds
+        ])
+        loss_cls = self.loss_cls(cls_preds, labels, avg_factor=num_pos + 1)
+        return dict(loss_mask=loss_mask, loss_cls=loss_cls)
+
+    # ------------------------------------------------------------------
+    # inference
+    @staticmethod
+    def point_nms(scores: Tensor) -> Tensor:
+        """Keep category scores that are 2 x 2 local maxima, zero others."""
+        local_max = F.max_pool2d(scores, 2, stride=1, padding=1)
+        return scores * (local_max[:, :, :-1, :-1] == scores)
+
+    def predict_by_feat(self,
+                        mlvl_mask_outs: List[Tuple[Tensor]],
+                        mlvl_cls_preds: List[Tensor],
+                        batch_img_metas: List[dict],
+                        rescale: bool = True,
+                        **kwargs) -> InstanceList:
+        """Turn head outputs into instance masks.
+
+        Args:
+            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
+            mlvl_cls_preds (list[Tensor]): Category logits per level.
+            batch_img_metas (list[dict]): Image meta information.
+            rescale (bool): Return masks at the original image size (True)
+                or at the network input size (False).
+
+        Returns:
+            list[InstanceData]: Per image ``masks`` (bool, (N, H, W)),
+            ``labels``, ``scores`` and ``bboxes`` (the tight boxes of the
+            masks, xyxy).
+        """
+        scores = [
+            self.point_nms(p.sigmoid()).permute(0, 2, 3, 1)
+            for p in mlvl_cls_preds
+        ]
+        results = []
+        for img_ind, img_meta in enumerate(batch_img_metas):
+            cls_scores = torch.cat(
+                [s[img_ind].reshape(-1, self.cls_out_channels)
+                 for s in scores])
+            results.append(
+                self._predict_single(mlvl_mask_outs, cls_scores, img_ind,
+                                     img_meta, rescale))
+        return results
+
+    def _empty_result(self, cls_scores: Tensor,
+                      out_shape: Tuple[int, int]) -> InstanceData:
+        results = InstanceData()
+        results.scores = cls_scores.new_zeros(0)
+        results.labels = torch.zeros(
+            0, dtype=torch.long, device=cls_scores.device)
+        results.masks = torch.zeros((0, *out_shape),
+                                    dtype=torch.bool,
+                                    device=cls_scores.device)
+        results.bboxes = cls_scores.new_zeros(0, 4)
+        return results
+
+    def _cell_levels(self, cells: Tensor) -> Tuple[Tensor, Tensor]:
+        """Levels and level-local indices of global cell indices."""
+        sizes = cells.new_tensor([s * s for s in self.num_grids])
+        ends = sizes.cumsum(0)
+        levels = torch.searchsorted(ends, cells, right=True)
+        return levels, cells - (ends - sizes)[levels]
+
+    def cell_masks(self, mlvl_mask_outs: List[Tuple[Tensor]], img_ind: int,
+                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+        """Soft masks of global cells of one image at the first level's size.
+
+        Args:
+            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
+            img_ind (int): Image index in the batch.
+            cells (Tensor): Global cell indices, (K,).
+            out_size (tuple[int]): (h, w) of the first level's masks.
+
+        Returns:
+            Tensor: (K, h, w) probabilities.
+        """
+        levels, local = self._cell_levels(cells)
+        out = mlvl_mask_outs[0][0].new_empty((len(cells), *out_size))
+        for level in levels.unique().tolist():
+            sel = levels == level
+            out[sel] = self.mask_probs(mlvl_mask_outs[level], level, img_ind,
+                                       local[sel], out_size)
+        return out
+
+    def _chunks(self, n: int, chunk: int):
+        for start in range(0, n, chunk):
+            yield slice(start, min(start + chunk, n))
+
+    def _predict_single(self, mlvl_mask_outs: List[Tuple[Tensor]],
+                        cls_scores: Tensor, img_ind: int, img_meta: dict,
+                        rescale: bool) -> InstanceData:
+        cfg = self.test_cfg
+        img_h, img_w = img_meta['img_shape'][:2]
+        out_shape = tuple(img_meta['ori_shape'][:2]) if rescale \
+            else (img_h, img_w)
+        feat_size = self.mask_feat_size(mlvl_mask_outs[0])
+        stride0 = self.strides[0] / 2
+        upsampled_size = (int(feat_size[0] * stride0),
+                          int(feat_size[1] * stride0))
+        chunk = max(1, cfg.nms_pre if cfg.nms_pre > 0 else 500)
+
+        # 1. (cell, class) candidates above the score threshold
+        inds = (cls_scores > cfg.score_thr).nonzero()
+        if len(inds) == 0:
+            return self._empty_result(cls_scores, out_shape)
+        cand_cells, cand_labels = inds[:, 0], inds[:, 1]
+        cand_scores = cls_scores[cand_cells, cand_labels]
+
+        # 2. mask area and maskness per candidate cell, in bounded chunks
+        cells, inverse = torch.unique(cand_cells, return_inverse=True)
+        areas = cls_scores.new_zeros(len(cells))
+        soft_sums = cls_scores.new_zeros(len(cells))
+        for sl in self._chunks(len(cells), chunk):
+            probs = self.cell_masks(mlvl_mask_outs, img_ind, cells[sl],
+                                    feat_size)
+            binary = probs > cfg.mask_thr
+            areas[sl] = binary.sum((1, 2)).float()
+            soft_sums[sl] = (probs * binary).sum((1, 2))
+        levels, _ = self._cell_levels(cells)
+        cell_strides = cls_scores.new_tensor(self.strides)[levels]
+        keep = (areas > cell_strides)[inverse]
+        if not keep.any():
+            return self._empty_result(cls_scores, out_shape)
+        cand_cells, cand_labels = cand_cells[keep], cand_labels[keep]
+        inverse = inverse[keep]
+        cand_scores = cand_scores[keep] * (soft_sums / areas)[inverse]
+
+        # 3. top nms_pre candidates, with binary masks, into NMS
+        cand_scores, order = torch.sort(cand_scores, descending=True)
+        if 0 < cfg.nms_pre < len(order):
+            order, cand_scores = order[:cfg.nms_pre], cand_scores[:cfg.nms_pre]
+        cand_cells, cand_labels = cand_cells[order], cand_labels[order]
+        top_areas = areas[inverse[order]]
+        top_cells, top_inverse = torch.unique(cand_cells, return_inverse=True)
+        top_masks = torch.empty((len(top_cells), *feat_size),
+                                dtype=torch.bool,
+                                device=cls_scores.device)
+        for sl in self._chunks(len(top_cells), chunk):
+            top_masks[sl] = self.cell_masks(mlvl_mask_outs, img_ind,
+                                            top_cells[sl],
+                                            feat_size) > cfg.mask_thr
+        nms_args = dict(
+            mask_area=top_areas, max_num=cfg.max_per_img,
+            filter_thr=cfg.filter_thr)
+        if cfg.nms_type == 'matrix':
+            scores, labels, _, keep_inds = matrix_nms(
+                top_masks[top_inverse], cand_labels, cand_scores,
+                kernel=cfg.kernel, sigma=cfg.sigma, **nms_args)
+        else:
+            scores, labels, _, keep_inds = greedy_mask_nms(
+                top_masks[top_inverse], cand_labels, cand_scores,
+                iou_thr=cfg.iou_thr, **nms_args)
+        if len(keep_inds) == 0:
+            return self._empty_result(cls_scores, out_shape)
+
+        # 4. paste only the kept masks at the output size
+        kept_cells = cand_cells[keep_inds]
+        masks = torch.empty((len(kept_cells), *out_shape),
+                            dtype=torch.bool,
+                            device=cls_scores.device)
+        for sl in self._chunks(len(kept_cells), 16):
+            probs = self.cell_masks(mlvl_mask_outs, img_ind, kept_cells[sl],
+                                    feat_size)
+            probs = F.interpolate(
+                probs[None], size=upsampled_size,
+                mode='bilinear')[:, :, :img_h, :img_w]
+            if rescale:
+                probs = F.interpolate(probs, size=out_shape, mode='bilinear')
+            masks[sl] = probs[0] > cfg.mask_thr
+
+        results = InstanceData()
+        results.masks = masks
+        results.labels = labels
+        results.scores = scores
+        results.bboxes = mask2bbox(masks).to(scores.dtype)
+        return results

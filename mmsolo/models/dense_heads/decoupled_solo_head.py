@@ -1,0 +1,133 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Decoupled SOLO heads (paper §4): mask (i, j) = sigmoid(x_j) * sigmoid(y_i).
+
+``DecoupledSOLOHead`` has separate X and Y towers, each given one
+coordinate; ``DecoupledSOLOLightHead`` (the authors' light model) shares one
+tower, given both coordinates, between the X and Y outputs and can use a
+deformable conv as the last conv of its towers.
+"""
+from typing import Tuple
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmdet.utils import MultiConfig, OptConfigType
+from torch import Tensor
+
+from mmsolo.registry import MODELS
+from .base_solo_head import BaseSOLOHead
+
+DECOUPLED_INIT_CFG = [
+    dict(type='Normal', layer='Conv2d', std=0.01),
+    dict(
+        type='Normal',
+        std=0.01,
+        bias_prob=0.01,
+        override=dict(name='conv_mask_list_x')),
+    dict(
+        type='Normal',
+        std=0.01,
+        bias_prob=0.01,
+        override=dict(name='conv_mask_list_y')),
+    dict(type='Normal', std=0.01, bias_prob=0.01, override=dict(name='conv_cls'))
+]
+
+
+@MODELS.register_module()
+class DecoupledSOLOHead(BaseSOLOHead):
+    """Decoupled SOLO head with separate X and Y mask towers.
+
+    Its mask outputs per level are the X and Y logits, (N, S, 2H, 2W) each;
+    the mask of cell (i, j) is ``sigmoid(x_j) * sigmoid(y_i)``, so the mask
+    loss must be built with ``activate=False``.
+
+    Args:
+        init_cfg (dict or list[dict]): Initialisation config.
+        **kwargs: See :class:`BaseSOLOHead`.
+    """
+
+    def __init__(self,
+                 *args,
+                 init_cfg: MultiConfig = DECOUPLED_INIT_CFG,
+                 **kwargs) -> None:
+        super().__init__(*args, init_cfg=init_cfg, **kwargs)
+
+    def _init_output_convs(self, kernel_size: int) -> None:
+        pad = kernel_size // 2
+        self.conv_mask_list_x = nn.ModuleList(
+            nn.Conv2d(self.feat_channels, s, kernel_size, padding=pad)
+            for s in self.num_grids)
+        self.conv_mask_list_y = nn.ModuleList(
+            nn.Conv2d(self.feat_channels, s, kernel_size, padding=pad)
+            for s in self.num_grids)
+
+    def _init_mask_layers(self) -> None:
+        self.mask_convs_x = self.build_tower(coord_channels=1)
+        self.mask_convs_y = self.build_tower(coord_channels=1)
+        self._init_output_convs(3)
+
+    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+        """X and Y mask logits of one level, (N, S, 2H, 2W) each."""
+        feat_x = self.run_mask_tower(self.mask_convs_x, feat, 'x')
+        feat_y = self.run_mask_tower(self.mask_convs_y, feat, 'y')
+        return (self.conv_mask_list_x[level](feat_x),
+                self.conv_mask_list_y[level](feat_y))
+
+    def _rows_cols(self, cells: Tensor, level: int) -> Tuple[Tensor, Tensor]:
+        num_grid = self.num_grids[level]
+        return cells // num_grid, cells % num_grid
+
+    def mask_preds_for_loss(self, outs: Tuple[Tensor], level: int,
+                            img_inds: Tensor, cells: Tensor) -> Tensor:
+        rows, cols = self._rows_cols(cells, level)
+        pred_x, pred_y = outs
+        return pred_y[img_inds, rows].sigmoid() * \
+            pred_x[img_inds, cols].sigmoid()
+
+    def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
+                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+        rows, cols = self._rows_cols(cells, level)
+        pred_x, pred_y = outs
+        probs_x = pred_x[img_ind, cols].sigmoid()
+        probs_y = pred_y[img_ind, rows].sigmoid()
+        if tuple(probs_x.shape[-2:]) != tuple(out_size):
+            probs_x = F.interpolate(
+                probs_x[None], size=out_size, mode='bilinear')[0]
+            probs_y = F.interpolate(
+                probs_y[None], size=out_size, mode='bilinear')[0]
+        return probs_x * probs_y
+
+
+@MODELS.register_module()
+class DecoupledSOLOLightHead(DecoupledSOLOHead):
+    """The authors' Decoupled-Light head: one shared mask tower.
+
+    Args:
+        dcn_cfg (dict, optional): Conv config (e.g. ``dict(type='DCNv2')``)
+            of the last conv of both towers; None uses plain convs.
+        init_cfg (dict or list[dict]): Initialisation config.
+        **kwargs: See :class:`BaseSOLOHead`.
+    """
+
+    def __init__(self,
+                 *args,
+                 dcn_cfg: OptConfigType = None,
+                 init_cfg: MultiConfig = DECOUPLED_INIT_CFG,
+                 **kwargs) -> None:
+        if dcn_cfg is not None and not isinstance(dcn_cfg, dict):
+            raise TypeError(f'dcn_cfg must be a dict or None, got {dcn_cfg!r}')
+        self.dcn_cfg = dcn_cfg
+        super().__init__(*args, init_cfg=init_cfg, **kwargs)
+
+    def tower_conv_cfg(self, index: int) -> OptConfigType:
+        if self.dcn_cfg is not None and index == self.stacked_convs - 1:
+            return self.dcn_cfg
+        return None
+
+    def _init_mask_layers(self) -> None:
+        self.mask_convs = self.build_tower(coord_channels=2)
+        self._init_output_convs(3)
+
+    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+        mask_feat = self.run_mask_tower(self.mask_convs, feat, 'xy')
+        return (self.conv_mask_list_x[level](mask_feat),
+                self.conv_mask_list_y[level](mask_feat))

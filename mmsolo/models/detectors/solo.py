@@ -1,0 +1,47 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""The SOLO detector: backbone -> FPN -> SOLO head."""
+from mmdet.models.detectors.single_stage_instance_seg import \
+    SingleStageInstanceSegmentor
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+
+from mmsolo.registry import MODELS
+
+
+@MODELS.register_module()
+class SOLO(SingleStageInstanceSegmentor):
+    """`SOLO: Segmenting Objects by Locations
+    <https://arxiv.org/abs/1912.04488>`_.
+
+    A thin wrapper over mmdet's single-stage instance segmentor data flow:
+    all SOLO logic lives in the mask head.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict, optional): Neck config.
+        bbox_head (dict, optional): Unused by SOLO; kept for API
+            compatibility.
+        mask_head (dict, optional): SOLO head config.
+        train_cfg (dict, optional): Training config.
+        test_cfg (dict, optional): Testing config.
+        data_preprocessor (dict, optional): Data pre-processor config.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: OptConfigType = None,
+                 bbox_head: OptConfigType = None,
+                 mask_head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            bbox_head=bbox_head,
+            mask_head=mask_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)

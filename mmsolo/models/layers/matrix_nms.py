@@ -1,0 +1,108 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Matrix NMS (SOLOv2): parallel soft suppression of masks by their IoU.
+
+Every mask's score is decayed by the strongest overlap it has with a
+higher-scored mask of the same class, compensated by how strongly that
+higher-scored mask is itself suppressed. This is what the official SOLO
+checkpoints were evaluated with.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+
+def mask_iou_upper(masks: Tensor, areas: Tensor) -> Tensor:
+    """IoU of each pair (i, j) with i < j; zero on and below the diagonal.
+
+    Args:
+        masks (Tensor): Binary masks, shape (N, H, W).
+        areas (Tensor): Their areas, shape (N,), float.
+
+    Returns:
+        Tensor: Shape (N, N).
+    """
+    flat = masks.reshape(masks.size(0), -1).float()
+    inter = flat @ flat.t()
+    union = areas[:, None] + areas[None, :] - inter
+    return (inter / union).triu(diagonal=1)
+
+
+def _empty(masks: Tensor, labels: Tensor, scores: Tensor) -> tuple:
+    return (scores.new_zeros(0), labels.new_zeros(0),
+            masks.new_zeros(0, *masks.shape[-2:]), labels.new_zeros(0))
+
+
+def matrix_nms(masks: Tensor,
+               labels: Tensor,
+               scores: Tensor,
+               mask_area: Optional[Tensor] = None,
+               nms_pre: int = -1,
+               max_num: int = -1,
+               kernel: str = 'gaussian',
+               sigma: float = 2.0,
+               filter_thr: float = -1) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Matrix NMS for class-labelled binary masks.
+
+    Args:
+        masks (Tensor): Binary masks, shape (N, H, W).
+        labels (Tensor): Class labels, shape (N,).
+        scores (Tensor): Scores, shape (N,).
+        mask_area (Tensor, optional): Areas of the masks, shape (N,);
+            computed when None.
+        nms_pre (int): Keep only the best ``nms_pre`` before NMS; -1 keeps
+            all.
+        max_num (int): Keep at most this many after NMS; -1 keeps all.
+        kernel (str): ``'gaussian'`` or ``'linear'`` decay.
+        sigma (float): Gaussian kernel parameter.
+        filter_thr (float): Drop results whose decayed score is below it;
+            -1 (or any value <= 0) keeps all.
+
+    Returns:
+        tuple[Tensor]: ``(scores, labels, masks, keep_inds)`` sorted by
+        decayed score, where ``keep_inds`` index the inputs.
+    """
+    if kernel not in ('gaussian', 'linear'):
+        raise ValueError(f"kernel must be 'gaussian' or 'linear', got "
+                         f'{kernel!r}')
+    assert len(labels) == len(masks) == len(scores)
+    if len(labels) == 0:
+        return _empty(masks, labels, scores)
+    if mask_area is None:
+        mask_area = masks.sum((1, 2)).float()
+    assert len(mask_area) == len(masks)
+
+    scores, order = torch.sort(scores, descending=True)
+    if 0 < nms_pre < len(order):
+        order = order[:nms_pre]
+        scores = scores[:nms_pre]
+    keep_inds = order
+    masks, labels, mask_area = masks[order], labels[order], mask_area[order]
+
+    num = len(labels)
+    iou = mask_iou_upper(masks, mask_area)
+    same_label = (labels[:, None] == labels[None, :]).float().triu(
+        diagonal=1)
+    decay_iou = iou * same_label
+    # how much each (higher-scored) mask i is suppressed itself
+    compensate_iou = decay_iou.max(0)[0].expand(num, num).t()
+    if kernel == 'gaussian':
+        decay = torch.exp(-1 * sigma * (decay_iou**2))
+        compensate = torch.exp(-1 * sigma * (compensate_iou**2))
+        coefficient = (decay / compensate).min(0)[0]
+    else:
+        coefficient = ((1 - decay_iou) / (1 - compensate_iou)).min(0)[0]
+    scores = scores * coefficient
+
+    if filter_thr > 0:
+        keep = scores >= filter_thr
+        if not keep.any():
+            return _empty(masks, labels, scores)
+        keep_inds, scores = keep_inds[keep], scores[keep]
+        masks, labels = masks[keep], labels[keep]
+
+    scores, order = torch.sort(scores, descending=True)
+    if 0 < max_num < len(order):
+        order = order[:max_num]
+        scores = scores[:max_num]
+    return scores, labels[order], masks[order], keep_inds[order]
