@@ -69,13 +69,14 @@ SPLITS = ('train', 'val')
 _IMG_NAME = re.compile(r'^\d{6}\.jpg$')
 _BACKGROUNDS = ('gradient', 'stripes', 'smooth_noise', 'checker', 'plain')
 
+Range = Tuple[float, float]  # (lo, hi) of sqrt(w * h) in pixels
 
-def default_size_ranges(
-        img_size: Tuple[int, int],
-        scale_ranges: Sequence[Tuple[float, float]] = SOLO_SCALE_RANGES,
-        ref_short_side: int = SOLO_REF_SHORT_SIDE,
-        min_size: float = 8.,
-        max_fill: float = 0.9) -> List[Tuple[float, float]]:
+
+def default_size_ranges(img_size: Tuple[int, int],
+                        scale_ranges: Sequence[Range] = SOLO_SCALE_RANGES,
+                        ref_short_side: int = SOLO_REF_SHORT_SIDE,
+                        min_size: float = 8.,
+                        max_fill: float = 0.9) -> List[Range]:
     """Scale SOLO's FPN scale ranges to the generated image size.
 
     Each range ``(lo, hi)`` becomes ``(lo, hi) * min(img_size) /
@@ -120,8 +121,9 @@ def _unit_shape(name: str, rng: np.random.Generator) -> np.ndarray:
         pts = np.stack([np.cos(t), np.sin(t)], axis=1)
     elif name == 'rectangle':
         aspect = rng.uniform(1.6, 2.5)
-        pts = np.array([[-aspect, -1], [aspect, -1], [aspect, 1],
-                        [-aspect, 1]], dtype=np.float64)
+        pts = np.array(
+            [[-aspect, -1], [aspect, -1], [aspect, 1], [-aspect, 1]],
+            dtype=np.float64)
     elif name == 'triangle':
         t = np.pi / 2 + np.arange(3) * 2 * np.pi / 3
         pts = np.stack([np.cos(t), np.sin(t)], axis=1)
@@ -254,9 +256,11 @@ def _pick_colour(rng: np.random.Generator, bg_mean: np.ndarray,
 
 
 def _place(rng: np.random.Generator, wh: np.ndarray, img_wh: np.ndarray,
-           placed: List[Tuple[np.ndarray, float]],
-           overlap_prob: float) -> np.ndarray:
-    """Choose a box centre keeping the box inside the image."""
+           placed: list, overlap_prob: float) -> np.ndarray:
+    """Choose a box centre keeping the box inside the image.
+
+    ``placed`` holds ``(centre, radius)`` of the objects placed before.
+    """
     half = wh / 2
     lo, hi = half, img_wh - half
     if placed and rng.random() < overlap_prob:
@@ -273,9 +277,9 @@ def _place(rng: np.random.Generator, wh: np.ndarray, img_wh: np.ndarray,
 
 def _render_image(rng: np.random.Generator, img_size: Tuple[int, int],
                   num_objects: int, range_offset: int, classes: Sequence[str],
-                  size_ranges: Sequence[Tuple[float, float]],
-                  overlap_prob: float, min_visible_area: int,
-                  min_visible_ratio: float, noise_std: Tuple[float, float],
+                  size_ranges: Sequence[Range], overlap_prob: float,
+                  min_visible_area: int, min_visible_ratio: float,
+                  noise_std: Tuple[float, float],
                   min_contrast: float) -> Tuple[np.ndarray, List[dict]]:
     """Render one image and return it (BGR uint8) with its instances."""
     h, w = img_size
@@ -322,8 +326,7 @@ def _render_image(rng: np.random.Generator, img_size: Tuple[int, int],
     label_map = paint(objects)
     counts = np.bincount(label_map.ravel(), minlength=len(objects) + 1)
     keep = [
-        o for i, o in enumerate(objects)
-        if counts[i + 1] >= min_visible_area
+        o for i, o in enumerate(objects) if counts[i + 1] >= min_visible_area
         and counts[i + 1] >= min_visible_ratio * o['amodal_area']
     ]
     if len(keep) < len(objects):
@@ -392,8 +395,7 @@ def _range_key(lo: float, hi: float) -> str:
     return f'{lo:g}-{hi:g}'
 
 
-def _new_stats(classes: Sequence[str],
-               size_ranges: Sequence[Tuple[float, float]]) -> dict:
+def _new_stats(classes: Sequence[str], size_ranges: Sequence[Range]) -> dict:
     return dict(
         num_images=0,
         num_empty_images=0,
@@ -448,8 +450,7 @@ def make_shapes_dataset(out_dir: str,
                         min_objects: int = 1,
                         max_objects: int = 6,
                         empty_ratio: float = 0.1,
-                        size_ranges: Optional[Sequence[Tuple[float,
-                                                             float]]] = None,
+                        size_ranges: Optional[Sequence[Range]] = None,
                         overlap_prob: float = 0.5,
                         min_visible_area: int = 12,
                         min_visible_ratio: float = 0.15,
@@ -582,10 +583,10 @@ def make_shapes_dataset(out_dir: str,
             rng = np.random.default_rng([int(seed), split_id, idx])
             n_obj = 0 if idx in empty else int(
                 rng.integers(min_objects, max_objects + 1))
-            img, instances = _render_image(
-                rng, img_size, n_obj, idx, classes, size_ranges,
-                overlap_prob, min_visible_area, min_visible_ratio,
-                tuple(noise_std), min_contrast)
+            img, instances = _render_image(rng, img_size, n_obj, idx, classes,
+                                           size_ranges, overlap_prob,
+                                           min_visible_area, min_visible_ratio,
+                                           tuple(noise_std), min_contrast)
             file_name = f'{idx:06d}.jpg'
             ok, buf = cv2.imencode('.jpg', img,
                                    [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
@@ -625,7 +626,7 @@ def make_shapes_dataset(out_dir: str,
             annotations=annotations,
             categories=categories)
         with open(osp.join(out_dir, f'{split}.json'), 'w') as f:
-            json.dump(coco, f, separators=(',', ':'))
+            f.write(json.dumps(coco, separators=(',', ':')))
         all_stats[split] = stats
     if bar is not None:
         bar.file.write('\n')
@@ -639,7 +640,7 @@ def make_shapes_dataset(out_dir: str,
 
 
 def _update_stats(stats: dict, instances: List[dict], classes: Sequence[str],
-                  size_ranges: Sequence[Tuple[float, float]]) -> None:
+                  size_ranges: Sequence[Range]) -> None:
     stats['num_images'] += 1
     if not instances:
         stats['num_empty_images'] += 1
@@ -753,8 +754,9 @@ def format_stats(result: Dict) -> str:
         lines.append(f'[{split}] images: {stats["num_images"]} '
                      f'(empty: {stats["num_empty_images"]}), '
                      f'instances: {stats["num_instances"]}')
-        lines.append('  per class: ' + ', '.join(
-            f'{k}={v}' for k, v in stats['per_class'].items()))
+        lines.append('  per class: ' +
+                     ', '.join(f'{k}={v}'
+                               for k, v in stats['per_class'].items()))
         lines.append('  per size range (sqrt(w*h), px; ranges overlap): ' +
                      ', '.join(f'[{k}]={v}'
                                for k, v in stats['per_size_range'].items()))

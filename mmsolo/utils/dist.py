@@ -90,21 +90,17 @@ def _rank_and_world_size(launcher: str,
     return rank, world_size
 
 
-def _resolve_wrapper_type(wrapper_type: str) -> Optional[type]:
-    """Find a model wrapper class the way ``Runner.wrap_model`` will.
-
-    ``Runner.wrap_model`` looks the type up in MMEngine's root registry,
-    which does not search child registries for unscoped names.
-    """
-    from mmengine.registry import MODEL_WRAPPERS as ROOT_WRAPPERS
+def _get_wrapper(registry, wrapper_type: str) -> Optional[type]:
+    """``registry.get(wrapper_type)``, None when it is not found."""
     try:
-        return ROOT_WRAPPERS.get(wrapper_type)
+        return registry.get(wrapper_type)
     except RuntimeError:  # neither registered nor an importable path
         return None
 
 
 def _configure_wrapper(cfg: Config) -> None:
     """Make ``Runner.wrap_model`` build a DDP without ``device_ids``."""
+    from mmengine.registry import MODEL_WRAPPERS as ROOT_WRAPPERS
     from torch.nn.parallel import DistributedDataParallel
 
     from mmsolo.registry import MODEL_WRAPPERS
@@ -115,13 +111,15 @@ def _configure_wrapper(cfg: Config) -> None:
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         return
+    # Runner.wrap_model looks the type up in MMEngine's root registry, which
+    # does not search child registries for names without a scope.
     wrapper_type = wrapper_cfg.get('type', 'MMDistributedDataParallel')
-    wrapper_cls = _resolve_wrapper_type(wrapper_type)
+    wrapper_cls = _get_wrapper(ROOT_WRAPPERS, wrapper_type)
     if wrapper_cls is None and '.' not in wrapper_type and \
-            MODEL_WRAPPERS.get(wrapper_type) is not None:
+            _get_wrapper(MODEL_WRAPPERS, wrapper_type) is not None:
         # Registered in mmsolo only: scope it so the root registry finds it.
         wrapper_type = f'mmsolo.{wrapper_type}'
-        wrapper_cls = _resolve_wrapper_type(wrapper_type)
+        wrapper_cls = _get_wrapper(ROOT_WRAPPERS, wrapper_type)
     if wrapper_cls is None:
         raise KeyError(
             f'model_wrapper_cfg.type={wrapper_cfg.get("type")!r} is not a '

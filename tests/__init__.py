@@ -1,0 +1,1 @@
+# Copyright (c) mmsolo contributors. All rights reserved.

@@ -1,0 +1,128 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from mmsolo.models.task_modules import (SOLOGridAssigner, center_of_mass,
+                                        rescale_masks)
+
+
+def _gt(masks, labels):
+    masks = torch.as_tensor(np.asarray(masks), dtype=torch.bool)
+    boxes = []
+    for m in masks:
+        ys, xs = torch.nonzero(m, as_tuple=True)
+        if len(ys):
+            boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+        else:
+            boxes.append([0, 0, 0, 0])
+    gt = InstanceData()
+    gt.masks = masks
+    gt.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    gt.labels = torch.tensor(labels, dtype=torch.long)
+    return gt
+
+
+def _assigner(**kw):
+    args = dict(
+        num_classes=3,
+        scale_ranges=((1, 64), ),
+        strides=(8, ),
+        num_grids=(4, ),
+        pos_scale=0.2)
+    args.update(kw)
+    return SOLOGridAssigner(**args)
+
+
+def test_center_region_hand_computed():
+    # 64 x 64 image, 4 x 4 grid (16 px cells), mask stride 4 -> 16 x 16.
+    mask = np.zeros((1, 64, 64), np.uint8)
+    mask[0, 20:44, 4:36] = 1  # 24 x 32 box, centre (31.5, 19.5)
+    (level, ) = _assigner().assign(_gt(mask, [2]), [(16, 16)])
+    # centre cell (1, 1); eps-region: rows (31.5 +- 2.4)/16 -> 1..2,
+    # cols (19.5 +- 3.2)/16 -> 1..1
+    expected = torch.full((4, 4), 3)
+    expected[1:3, 1] = 2
+    assert torch.equal(level.labels, expected)
+    assert level.pos_inds.tolist() == [5, 9]
+    assert level.mask_targets.shape == (2, 16, 16)
+    small = torch.from_numpy(mmcv.imrescale(mask[0], 0.25))
+    assert torch.equal(level.mask_targets[0], small)
+    assert torch.equal(level.mask_targets[1], small)
+
+
+def test_clamped_to_three_by_three_around_centre():
+    # a huge eps makes the region the whole grid: it must be clamped
+    mask = np.zeros((1, 64, 64), np.uint8)
+    mask[0, 8:56, 8:56] = 1
+    (level, ) = _assigner(
+        pos_scale=10., num_grids=(8, )).assign(_gt(mask, [0]), [(16, 16)])
+    pos = (level.labels != 3).nonzero().tolist()
+    # centre (31.5, 31.5) -> cell (3, 3); clamped to rows/cols 2..4
+    assert sorted(map(tuple, pos)) == [(i, j) for i in range(2, 5)
+                                       for j in range(2, 5)]
+
+
+def test_scale_ranges_route_instances_to_levels():
+    masks = np.zeros((2, 64, 64), np.uint8)
+    masks[0, 0:8, 0:8] = 1  # sqrt(area) 8
+    masks[1, 10:58, 10:58] = 1  # 48
+    assigner = _assigner(
+        scale_ranges=((1, 16), (32, 64)),
+        strides=(8, 16),
+        num_grids=(4, 4))
+    low, high = assigner.assign(_gt(masks, [0, 1]), [(16, 16), (8, 8)])
+    assert set(low.labels.unique().tolist()) == {0, 3}
+    assert set(high.labels.unique().tolist()) == {1, 3}
+    assert high.mask_targets.shape[1:] == (8, 8)
+
+
+def test_empty_and_zero_area_and_border():
+    assigner = _assigner()
+    empty = assigner.assign(_gt(np.zeros((0, 64, 64)), []), [(16, 16)])[0]
+    assert (empty.labels == 3).all() and len(empty.pos_inds) == 0
+    assert empty.mask_targets.shape == (0, 16, 16)
+    # zero-area mask with a non-degenerate box is skipped
+    gt = _gt(np.zeros((1, 64, 64)), [1])
+    gt.bboxes = torch.tensor([[0., 0., 20., 20.]])
+    zero = assigner.assign(gt, [(16, 16)])[0]
+    assert len(zero.pos_inds) == 0
+    # a mask touching the bottom-right border is assigned inside the grid
+    mask = np.zeros((1, 64, 64), np.uint8)
+    mask[0, 40:, 40:] = 1
+    border = assigner.assign(_gt(mask, [1]), [(16, 16)])[0]
+    assert len(border.pos_inds) > 0
+    assert (border.pos_inds < 16).all()
+    assert border.labels[3, 3] == 1
+
+
+def test_later_instance_wins_overlapping_cells():
+    masks = np.zeros((2, 64, 64), np.uint8)
+    masks[0, 16:48, 16:48] = 1
+    masks[1, 20:44, 20:44] = 1  # same centre
+    level = _assigner().assign(_gt(masks, [0, 1]), [(16, 16)])[0]
+    assert set(level.labels[level.labels != 3].tolist()) == {1}
+    small = torch.from_numpy(mmcv.imrescale(masks[1], 0.25))
+    for target in level.mask_targets:
+        assert torch.equal(target, small)
+
+
+def test_center_of_mass_and_rescale_match_reference():
+    rng = np.random.default_rng(0)
+    masks = rng.random((3, 64, 96)) < 0.3
+    ch, cw = center_of_mass(torch.from_numpy(masks))
+    for k in range(3):
+        ys, xs = np.nonzero(masks[k])
+        assert ch[k].item() == pytest.approx(ys.mean(), rel=1e-5)
+        assert cw[k].item() == pytest.approx(xs.mean(), rel=1e-5)
+    for stride in (4, 8, 16):
+        ours = rescale_masks(torch.from_numpy(masks), stride)
+        ref = np.stack([mmcv.imrescale(m.astype(np.uint8), 1 / stride)
+                        for m in masks])
+        assert np.array_equal(ours.numpy(), ref)
+    odd = torch.from_numpy(masks[:, :61, :90])
+    ref = np.stack(
+        [mmcv.imrescale(m.astype(np.uint8), 1 / 4) for m in odd.numpy()])
+    assert np.array_equal(rescale_masks(odd, 4).numpy(), ref)

@@ -1,0 +1,207 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""End-to-end tests of tools/train.py and tools/test.py on the tiny config.
+
+The tools run as subprocesses from a folder outside the repository, as a
+user would run them, on the shapes set of the ``shapes_data_root`` fixture.
+"""
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
+TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
+TINY_CFG = osp.join(REPO_ROOT, 'tests', 'data', 'configs',
+                    'tiny_solo_shapes.py')
+WORK_NAME = 'tiny_solo_shapes'  # default work_dir: ./work_dirs/<cfg name>
+MAX_ITERS = 4  # as in the tiny config
+TIMEOUT = 600
+
+
+def data_options(root: str) -> list:
+    """``--cfg-options`` that point the tiny config at ``root``."""
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={osp.join(root, "val.json")}',
+        f'test_evaluator.ann_file={osp.join(root, "val.json")}',
+    ]
+
+
+def run_tool(args: list, cwd: str) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` with one thread per process; fail loudly."""
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable] + args,
+                          cwd=cwd,
+                          env=env,
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 0, (
+        f'{" ".join(args)} exited with {proc.returncode}:\n'
+        f'{proc.stdout[-6000:]}')
+    return proc
+
+
+def read_logs(work_dir: str) -> str:
+    """The text of every run log written under ``work_dir``."""
+    text = ''
+    for path in sorted(glob.glob(osp.join(work_dir, '*', '*.log'))):
+        with open(path) as f:
+            text += f.read()
+    return text
+
+
+def load_ckpt(path: str) -> dict:
+    """Load a checkpoint the way mmengine does (weights_only stays on)."""
+    import mmsolo  # noqa: F401
+    from mmengine.runner import CheckpointLoader
+    return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, shapes_data_root):
+    """Train the tiny config for MAX_ITERS iterations from a foreign cwd."""
+    cwd = str(tmp_path_factory.mktemp('train_cwd'))
+    proc = run_tool([TRAIN, TINY_CFG, '--cfg-options'] +
+                    data_options(shapes_data_root), cwd)
+    work_dir = osp.join(cwd, 'work_dirs', WORK_NAME)
+    return dict(cwd=cwd, work_dir=work_dir, stdout=proc.stdout)
+
+
+def test_train_writes_checkpoints(trained):
+    work_dir = trained['work_dir']
+    # The default work_dir is relative to the cwd, as in mmdet.
+    assert osp.isdir(work_dir), os.listdir(trained['cwd'])
+    last = osp.join(work_dir, f'iter_{MAX_ITERS}.pth')
+    assert osp.isfile(last)
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        assert osp.samefile(f.read().strip(), last)
+    ckpt = load_ckpt(last)
+    assert ckpt['meta']['iter'] == MAX_ITERS
+    assert set(ckpt) >= {'state_dict', 'optimizer', 'message_hub'}
+    assert any(k.startswith('mask_head.') for k in ckpt['state_dict'])
+    log = read_logs(work_dir)
+    assert f'Iter(train) [{MAX_ITERS}/{MAX_ITERS}]' in log
+    assert 'loss_mask' in log and 'loss_cls' in log
+    # validation ran at the end of training (val_interval == max_iters)
+    assert 'coco/segm_mAP' in log
+
+
+def test_test_tool_metrics_and_dump(trained, shapes_data_root, tmp_path):
+    import mmengine
+    ckpt = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
+    out = str(tmp_path / 'results.pkl')
+    work_dir = str(tmp_path / 'test_work_dir')
+    proc = run_tool([
+        TEST, TINY_CFG, ckpt, '--work-dir', work_dir, '--out', out,
+        '--cfg-options'
+    ] + data_options(shapes_data_root), str(tmp_path))
+    log = read_logs(work_dir)
+    for key in ('coco/segm_mAP', 'coco/segm_mAP_50', 'coco/segm_mAP_75'):
+        assert key in log, proc.stdout[-3000:]
+    assert 'Load checkpoint from' in log
+
+    results = mmengine.load(out)
+    val = mmengine.load(osp.join(shapes_data_root, 'val.json'))
+    assert sorted(r['img_id'] for r in results) == sorted(
+        img['id'] for img in val['images'])
+    for res in results:
+        pred = res['pred_instances']
+        assert len(pred['scores']) == len(pred['labels'])
+        assert len(pred['masks']) == len(pred['scores'])
+        for rle in pred['masks']:  # DumpDetResults stores RLE masks
+            assert set(rle) >= {'size', 'counts'}
+            assert list(rle['size']) == [res['ori_shape'][0],
+                                         res['ori_shape'][1]]
+        assert 'gt_instances' not in res
+
+
+def test_test_tool_rejects_non_pickle_out(trained, tmp_path):
+    ckpt = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
+    proc = subprocess.run(
+        [sys.executable, TEST, TINY_CFG, ckpt, '--out',
+         str(tmp_path / 'results.json')],
+        cwd=str(tmp_path),
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=TIMEOUT)
+    assert proc.returncode != 0
+    assert '.pkl' in proc.stdout
+
+
+def test_resume_restores_state(trained, shapes_data_root):
+    """Resume in-process: iteration, optimizer and scheduler state."""
+    import mmsolo  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    ckpt_path = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
+    saved = load_ckpt(ckpt_path)
+    assert saved['optimizer']['state'], 'SGD momentum state expected'
+
+    cfg = Config.fromfile(TINY_CFG)
+    cfg.merge_from_dict(
+        dict(opt.split('=', 1) for opt in data_options(shapes_data_root)))
+    cfg.work_dir = osp.join(trained['cwd'], 'inprocess_resume')
+    init_default_scope(cfg.default_scope)
+    runner = Runner.from_cfg(cfg)
+    runner.resume(ckpt_path)
+
+    assert runner.iter == saved['meta']['iter'] == MAX_ITERS
+    assert runner.epoch == saved['meta']['epoch']
+    state = runner.optim_wrapper.state_dict()
+    assert state['state'].keys() == saved['optimizer']['state'].keys()
+    for idx, param_state in saved['optimizer']['state'].items():
+        for name, value in param_state.items():
+            torch.testing.assert_close(state['state'][idx][name], value)
+    for group, saved_group in zip(state['param_groups'],
+                                  saved['optimizer']['param_groups']):
+        assert group['lr'] == pytest.approx(saved_group['lr'])
+        assert group['momentum'] == saved_group['momentum']
+    # the LR schedule continues where it stopped
+    scheduler = runner.param_schedulers[0]
+    assert scheduler.last_step == saved['param_schedulers'][0]['last_step']
+    # a fresh optimizer would have no momentum buffers: the check can fail
+    fresh = runner.build_optim_wrapper(cfg.optim_wrapper)
+    assert not fresh.state_dict()['state']
+
+
+def test_resume_continues_training(trained, shapes_data_root):
+    """``--resume`` (auto) picks up iter_4 and trains iterations 5 and 6."""
+    work_dir = trained['work_dir']
+    new_max = MAX_ITERS + 2
+    before = set(glob.glob(osp.join(work_dir, '*', '*.log')))
+    run_tool([
+        TRAIN, TINY_CFG, '--resume', '--cfg-options',
+        f'train_cfg.max_iters={new_max}', f'train_cfg.val_interval={new_max}'
+    ] + data_options(shapes_data_root), trained['cwd'])
+    new_logs = set(glob.glob(osp.join(work_dir, '*', '*.log'))) - before
+    assert len(new_logs) == 1
+    with open(new_logs.pop()) as f:
+        log = f.read()
+    assert f'resumed epoch: 0, iter: {MAX_ITERS}' in log
+    assert f'Iter(train) [{MAX_ITERS + 1}/{new_max}]' in log
+    assert f'Iter(train) [1/{new_max}]' not in log
+
+    resumed = load_ckpt(osp.join(work_dir, f'iter_{new_max}.pth'))
+    first = load_ckpt(osp.join(work_dir, f'iter_{MAX_ITERS}.pth'))
+    assert resumed['meta']['iter'] == new_max
+    assert resumed['optimizer']['state'].keys() == \
+        first['optimizer']['state'].keys()
+    # training went on from the loaded weights: parameters changed
+    changed = [
+        k for k, v in first['state_dict'].items()
+        if v.is_floating_point()
+        and not torch.equal(v, resumed['state_dict'][k])
+    ]
+    assert changed

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Copyright (c) mmsolo contributors. All rights reserved.
+# Distributed training with torchrun, on GPUs (nccl) or on CPU (gloo).
+#
+#   bash tools/dist_train.sh CONFIG NPROC [train.py args...]
+#
+# Environment: NNODES (1), NODE_RANK (0), PORT (29500),
+# MASTER_ADDR (127.0.0.1), PYTHON (python of the active environment).
+
+CONFIG=$1
+GPUS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
+
+PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
+"$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$(dirname "$0")/train.py" \
+    "$CONFIG" \
+    --launcher pytorch "${@:3}"
