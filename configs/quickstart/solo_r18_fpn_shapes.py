@@ -1,0 +1,106 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+# Quick start: SOLO with a ResNet-18 trained from scratch on the generated
+# "shapes" set (tools/misc/make_shapes_dataset.py), sized for a 2-core CPU.
+# Inherits the real model, dataset, schedule and runtime files and changes
+# only what a small CPU run needs.
+_base_ = [
+    '../_base_/models/solo_r50_fpn.py',
+    '../_base_/datasets/coco_instance.py',
+    '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
+]
+
+# ========================= Frequently changed values =========================
+data_root = 'data/shapes/'
+classes = ('circle', 'square', 'triangle', 'star')  # in the json's order
+num_classes = len(classes)
+img_scale = (256, 256)
+max_epochs = 24
+base_lr = 2e-3
+train_batch_size_per_gpu = 8
+# sqrt(box area) ranges of the five levels: the paper's, scaled by 256 / 800
+scale_ranges = ((1, 31), (15, 61), (31, 123), (61, 246), (123, 2048))
+num_grids = [24, 20, 16, 12, 8]
+
+
+# =============================== Model =======================================
+model = dict(
+    backbone=dict(
+        depth=18,
+        base_channels=32,
+        frozen_stages=-1,
+        norm_eval=False,  # trained from scratch: BN statistics must adapt
+        init_cfg=None),  # no ImageNet weights
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
+    mask_head=dict(
+        num_classes=num_classes,
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=3,
+        scale_ranges=scale_ranges,
+        num_grids=num_grids,
+        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
+
+# =============================== Data ========================================
+train_pipeline = [
+    dict(type='mmdet.LoadImageFromFile'),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.PackDetInputs')
+]
+test_pipeline = [
+    dict(type='mmdet.LoadImageFromFile'),
+    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='mmdet.PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=train_batch_size_per_gpu,
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=dict(classes=classes),
+        ann_file='train.json',
+        data_prefix=dict(img='train/'),
+        # images without objects are negatives SOLO learns from
+        filter_cfg=dict(filter_empty_gt=False, min_size=0),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=dict(classes=classes),
+        ann_file='val.json',
+        data_prefix=dict(img='val/'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'val.json')
+test_evaluator = val_evaluator
+
+# ============================ Schedule =======================================
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=base_lr * 0.05,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs)
+]
+# AdamW trains a randomly initialised network far faster than SGD
+optim_wrapper = dict(
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=base_lr, weight_decay=0.05),
+    clip_grad=dict(max_norm=35, norm_type=2))
+auto_scale_lr = dict(base_batch_size=train_batch_size_per_gpu)
+
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+log_processor = dict(window_size=10)
