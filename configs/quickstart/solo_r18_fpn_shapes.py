@@ -42,14 +42,14 @@ model = dict(
 
 # =============================== Data ========================================
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(

@@ -48,14 +48,50 @@ def _numpy_globals() -> List[Union[Callable, type]]:
     return names
 
 
-def safe_checkpoint_globals() -> List[Union[Callable, type]]:
+#: Attributes that checkpoints may fetch with ``getattr`` while unpickling:
+#: the statistics methods a pickled :class:`HistoryBuffer` refers to (pickle
+#: protocol 2 stores ``HistoryBuffer.min`` as ``getattr(HistoryBuffer,
+#: 'min')``).
+SAFE_ATTRIBUTES = {HistoryBuffer: ('min', 'max', 'current', 'mean')}
+
+
+def restricted_getattr(obj, name: str):
+    """``getattr`` limited to :data:`SAFE_ATTRIBUTES`.
+
+    Stands in for ``builtins.getattr`` inside the weights-only unpickler, so
+    that checkpoints can name HistoryBuffer's statistics methods while a
+    pickle that reaches for anything else (e.g. ``getattr(np.ndarray,
+    'tofile')``) is refused.
+
+    Args:
+        obj: The object the pickle asks an attribute of.
+        name (str): The attribute name.
+
+    Returns:
+        The attribute.
+
+    Raises:
+        UnsafeCheckpointError: For any other object or attribute.
+    """
+    allowed = SAFE_ATTRIBUTES.get(obj, ()) if isinstance(obj, type) else ()
+    if name not in allowed:
+        raise UnsafeCheckpointError(
+            f'checkpoint asks for getattr({getattr(obj, "__name__", obj)!r}, '
+            f'{name!r}), which is not allowed')
+    return getattr(obj, name)
+
+
+def safe_checkpoint_globals() -> List[Union[Callable, type, tuple]]:
     """The types that mmengine / mmdet / mmsolo checkpoints hold.
 
     Returns:
         list: Classes and functions passed to
         ``torch.serialization.add_safe_globals``.
     """
-    return [HistoryBuffer] + _numpy_globals()
+    return [HistoryBuffer] + _numpy_globals() + [
+        (restricted_getattr, 'builtins.getattr'),
+        (restricted_getattr, '__builtin__.getattr'),
+    ]
 
 
 def load_checkpoint_file(filename: str,
