@@ -13,6 +13,7 @@ import math
 import os.path as osp
 import re
 
+import mmcv
 import numpy as np
 import pytest
 import torch
@@ -243,8 +244,7 @@ def test_model_trains_and_predicts(config_file):
     }
     assert all(torch.isfinite(g).all() for g in head_grads.values())
     # both branches learn, and the gradient reaches the backbone
-    assert any(g.abs().sum() > 0 for n, g in head_grads.items()
-               if 'mask' in n)
+    assert any(g.abs().sum() > 0 for n, g in head_grads.items() if 'mask' in n)
     assert any(g.abs().sum() > 0 for n, g in head_grads.items() if 'cls' in n)
     last_stage = getattr(model.backbone, model.backbone.res_layers[-1])
     assert any(p.grad is not None and p.grad.abs().sum() > 0
@@ -293,7 +293,13 @@ def test_model_trains_and_predicts(config_file):
 
 
 def _write_image(path: str, h: int, w: int) -> None:
-    import mmcv
+    """Write a random BGR image.
+
+    Args:
+        path (str): Where to write it.
+        h (int): Height.
+        w (int): Width.
+    """
     rng = np.random.default_rng(0)
     mmcv.imwrite(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), path)
 
@@ -307,13 +313,17 @@ def test_pipelines_build_and_run(config_file, tmp_path):
     square = [20., 20., 60., 20., 60., 60., 20., 60.]  # polygon x, y
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         pipeline_cfg = cfg[loader].dataset.pipeline
-        for t in pipeline_cfg:
-            # mmcv has its own Resize / LoadAnnotations that know no masks:
-            # the configs must name mmdet's explicitly
-            if t['type'].split('.')[-1] in ('Resize', 'RandomChoiceResize',
-                                            'LoadAnnotations', 'RandomFlip'):
-                assert t['type'].startswith('mmdet.'), t['type']
-        pipeline = Compose([TRANSFORMS.build(t) for t in pipeline_cfg])
+        transforms = [TRANSFORMS.build(t) for t in pipeline_cfg]
+        # mmcv has its own Resize / LoadAnnotations / RandomFlip that know
+        # nothing of masks; in the mmsolo scope an unprefixed name (also the
+        # Resize that mmcv's RandomChoiceResize builds) would pick those
+        for t in transforms:
+            name = type(t).__name__
+            if name in ('Resize', 'LoadAnnotations', 'RandomFlip'):
+                assert type(t).__module__.startswith('mmdet.'), t
+            if name == 'RandomChoiceResize':
+                assert type(t.resize).__module__.startswith('mmdet.'), t
+        pipeline = Compose(transforms)
         results = pipeline(
             dict(
                 img_path=img_path,
@@ -378,3 +388,34 @@ def test_runtime_types_resolve(config_file):
     assert OPTIMIZERS.get(cfg.optim_wrapper.optimizer.type) is torch.optim.SGD
     for scheduler in cfg.param_scheduler:
         assert PARAM_SCHEDULERS.get(scheduler.type) is not None
+
+
+def test_metafile_lists_every_main_config():
+    import yaml
+    with open(osp.join(REPO_ROOT, 'model-index.yml')) as f:
+        index = yaml.safe_load(f)
+    assert 'configs/solo/metafile.yml' in index['Import']
+    with open(osp.join(SOLO_CONFIG_DIR, 'metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    names = set()
+    for model in meta['Models']:
+        assert model['In Collection'] == 'SOLO'
+        assert osp.isfile(osp.join(REPO_ROOT, model['Config']))
+        assert osp.basename(model['Config']) == model['Name'] + '.py'
+        cfg = load(osp.join(REPO_ROOT, model['Config']))
+        assert model['Metadata']['Epochs'] == cfg.train_cfg.max_epochs
+        names.add(model['Name'])
+    main_configs = {
+        osp.basename(f)[:-3]
+        for f in glob.glob(osp.join(SOLO_CONFIG_DIR, '*.py'))
+    }
+    assert names == main_configs
+
+
+def test_readme_links_resolve():
+    with open(osp.join(SOLO_CONFIG_DIR, 'README.md')) as f:
+        readme = f.read()
+    links = re.findall(r'\]\((\.[^)#]+)\)', readme)
+    assert links
+    for link in links:
+        assert osp.exists(osp.join(SOLO_CONFIG_DIR, link)), link

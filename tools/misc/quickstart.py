@@ -154,8 +154,11 @@ def main():
     plot_curves(read_scalars(train_scalars), curves)
 
     total = time.time() - start
-    segm = metrics.get('coco/segm_mAP', float('nan'))
-    bbox = metrics.get('coco/bbox_mAP', float('nan'))
+    if 'coco/segm_mAP' not in metrics:
+        print('[quickstart] the model predicted no instance above the '
+              'score threshold: AP is 0 (train longer)')
+    segm = metrics.get('coco/segm_mAP', 0.)
+    bbox = metrics.get('coco/bbox_mAP', 0.)
     summary = dict(
         mask_AP=segm,
         box_AP=bbox,

@@ -1,0 +1,15 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+# Paper Table 4 (mask loss): Dice loss, weight 3 (the default), gives
+# 35.8 mask AP (BCE 30.0, Focal 31.6).
+# The paper trains its ablations for 36 epochs with 640-800 scale jitter
+# (baseline 35.8 AP on val2017); this config is the cheaper 1x single-scale
+# version (its baseline, solo_r50_fpn_1x_coco, got 32.9 in paper Table 9),
+# so compare it with that baseline, not with the number above. For the
+# paper protocol, change _base_ to '../solo_r50_fpn_3x_coco.py'.
+_base_ = '../solo_r50_fpn_1x_coco.py'
+
+model = dict(
+    mask_head=dict(
+        loss_mask=dict(
+            _delete_=True, type='DiceLoss', use_sigmoid=True,
+            loss_weight=3.0)))
