@@ -79,6 +79,7 @@ def main():
         return_vis=True,
         show=args.show,
         no_save_vis=True,
+        no_save_pred=False,
         pred_score_thr=args.pred_score_thr,
         print_result=args.print_result,
         out_dir=args.out_dir)

@@ -16,7 +16,7 @@ model = dict(
         scale_ranges=((1, 64), (32, 128), (64, 256), (128, 512), (256, 2048))))
 
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='mmdet.RandomChoiceResize',
@@ -29,7 +29,7 @@ train_pipeline = [
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(

@@ -12,7 +12,7 @@ train_scales = [(852, 512), (852, 480), (852, 448), (852, 416), (852, 384),
                 (852, 352)]
 
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='mmdet.RandomChoiceResize',
@@ -25,7 +25,7 @@ train_pipeline = [
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(

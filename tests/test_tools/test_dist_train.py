@@ -63,13 +63,14 @@ def run_script(args: list, cwd: str) -> str:
         PORT=str(free_port()),
         OMP_NUM_THREADS='1',
         MKL_NUM_THREADS='1')
-    proc = subprocess.run(['bash'] + args,
-                          cwd=cwd,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=TIMEOUT)
+    proc = subprocess.run(
+        ['bash'] + args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=TIMEOUT)
     assert proc.returncode == 0, (
         f'{" ".join(args)} exited with {proc.returncode}:\n'
         f'{proc.stdout[-8000:]}')
@@ -155,8 +156,9 @@ def test_dist_test_on_cpu(dist_trained, shapes_data_root, tmp_path):
     # both ranks' predictions were gathered: every val image, once
     results = mmengine.load(out)
     val = mmengine.load(osp.join(shapes_data_root, 'val.json'))
-    assert sorted(r['img_id'] for r in results) == sorted(
-        img['id'] for img in val['images'])
+    assert sorted(r['img_id']
+                  for r in results) == sorted(img['id']
+                                              for img in val['images'])
 
 
 # ---------------------------------------------------------------------------
@@ -175,6 +177,7 @@ def gloo_group(tmp_path):
 
 def test_wrapper_accepts_cpu_module_with_device_ids(gloo_group):
     from mmengine.model import MMDistributedDataParallel
+
     # what Runner.wrap_model passes: DDP refuses it for a CPU module
     with pytest.raises(ValueError, match='device_ids'):
         MMDistributedDataParallel(module=nn.Linear(2, 2), device_ids=[0])
@@ -238,9 +241,7 @@ def test_setup_inits_gloo_and_wrapper(monkeypatch):
         assert cfg2.model_wrapper_cfg.device_ids is None
         # mmsolo's wrapper named without scope still resolves
         cfg3 = Config(
-            dict(
-                model_wrapper_cfg=dict(
-                    type='MMSoloDistributedDataParallel')))
+            dict(model_wrapper_cfg=dict(type='MMSoloDistributedDataParallel')))
         setup_cpu_distributed(cfg3, 'pytorch')
         assert cfg3.model_wrapper_cfg.type == \
             'mmsolo.MMSoloDistributedDataParallel'

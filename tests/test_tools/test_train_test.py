@@ -37,13 +37,14 @@ def data_options(root: str) -> list:
 def run_tool(args: list, cwd: str) -> subprocess.CompletedProcess:
     """Run ``python <args>`` with one thread per process; fail loudly."""
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable] + args,
-                          cwd=cwd,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=TIMEOUT)
     assert proc.returncode == 0, (
         f'{" ".join(args)} exited with {proc.returncode}:\n'
         f'{proc.stdout[-6000:]}')
@@ -61,9 +62,25 @@ def read_logs(work_dir: str) -> str:
 
 def load_ckpt(path: str) -> dict:
     """Load a checkpoint the way mmengine does (weights_only stays on)."""
-    import mmsolo  # noqa: F401
     from mmengine.runner import CheckpointLoader
+
+    import mmsolo  # noqa: F401
     return CheckpointLoader.load_checkpoint(path, map_location='cpu')
+
+
+def test_tiny_config_uses_mmsolo_model():
+    from mmengine.config import Config
+
+    import mmsolo  # noqa: F401
+    from mmsolo.datasets.shapes import SHAPES_CLASSES
+    from mmsolo.models import SOLO
+    from mmsolo.registry import MODELS
+    cfg = Config.fromfile(TINY_CFG)
+    assert cfg.default_scope == 'mmsolo'
+    assert tuple(cfg.classes) == tuple(SHAPES_CLASSES)
+    assert cfg.model.mask_head.num_classes == len(SHAPES_CLASSES)
+    assert cfg.model.backbone.init_cfg is None  # no pretrained download
+    assert MODELS.get(cfg.model.type) is SOLO
 
 
 @pytest.fixture(scope='module')
@@ -105,46 +122,50 @@ def test_test_tool_metrics_and_dump(trained, shapes_data_root, tmp_path):
         '--cfg-options'
     ] + data_options(shapes_data_root), str(tmp_path))
     log = read_logs(work_dir)
-    for key in ('coco/segm_mAP', 'coco/segm_mAP_50', 'coco/segm_mAP_75'):
+    for key in ('coco/segm_mAP', 'coco/segm_mAP_50', 'coco/segm_mAP_75',
+                'coco/bbox_mAP'):
         assert key in log, proc.stdout[-3000:]
     assert 'Load checkpoint from' in log
 
     results = mmengine.load(out)
     val = mmengine.load(osp.join(shapes_data_root, 'val.json'))
-    assert sorted(r['img_id'] for r in results) == sorted(
-        img['id'] for img in val['images'])
+    assert sorted(r['img_id']
+                  for r in results) == sorted(img['id']
+                                              for img in val['images'])
     for res in results:
         pred = res['pred_instances']
         assert len(pred['scores']) == len(pred['labels'])
         assert len(pred['masks']) == len(pred['scores'])
         for rle in pred['masks']:  # DumpDetResults stores RLE masks
             assert set(rle) >= {'size', 'counts'}
-            assert list(rle['size']) == [res['ori_shape'][0],
-                                         res['ori_shape'][1]]
+            assert list(
+                rle['size']) == [res['ori_shape'][0], res['ori_shape'][1]]
         assert 'gt_instances' not in res
 
 
 def test_test_tool_rejects_non_pickle_out(trained, tmp_path):
     ckpt = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
-    proc = subprocess.run(
-        [sys.executable, TEST, TINY_CFG, ckpt, '--out',
-         str(tmp_path / 'results.json')],
-        cwd=str(tmp_path),
-        env=dict(os.environ, OMP_NUM_THREADS='1'),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=TIMEOUT)
+    proc = subprocess.run([
+        sys.executable, TEST, TINY_CFG, ckpt, '--out',
+        str(tmp_path / 'results.json')
+    ],
+                          cwd=str(tmp_path),
+                          env=dict(os.environ, OMP_NUM_THREADS='1'),
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=TIMEOUT)
     assert proc.returncode != 0
     assert '.pkl' in proc.stdout
 
 
 def test_resume_restores_state(trained, shapes_data_root):
     """Resume in-process: iteration, optimizer and scheduler state."""
-    import mmsolo  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
+
+    import mmsolo  # noqa: F401
     ckpt_path = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
     saved = load_ckpt(ckpt_path)
     assert saved['optimizer']['state'], 'SGD momentum state expected'
@@ -200,8 +221,7 @@ def test_resume_continues_training(trained, shapes_data_root):
         first['optimizer']['state'].keys()
     # training went on from the loaded weights: parameters changed
     changed = [
-        k for k, v in first['state_dict'].items()
-        if v.is_floating_point()
+        k for k, v in first['state_dict'].items() if v.is_floating_point()
         and not torch.equal(v, resumed['state_dict'][k])
     ]
     assert changed

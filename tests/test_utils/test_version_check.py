@@ -29,10 +29,11 @@ def test_installed_environment_passes():
     assert check_versions() == []
 
 
-@pytest.mark.parametrize('name,version',
-                         [('mmcv', '2.2.0'), ('mmdet', '3.4.0'),
-                          ('mmengine', '1.0.0'), ('mmcv', '1.7.2'),
-                          ('mmengine', '0.7.0')])
+@pytest.mark.parametrize('name,version', [('mmcv', '2.2.0'),
+                                          ('mmdet', '3.4.0'),
+                                          ('mmengine', '1.0.0'),
+                                          ('mmcv', '1.7.2'),
+                                          ('mmengine', '0.7.0')])
 def test_out_of_range_versions_are_flagged(name, version):
     problems = check_versions(installed=dict(GOOD, **{name: version}))
     assert [p[:2] for p in problems] == [(name, version)]
@@ -94,9 +95,10 @@ def test_import_sets_mmsolo_scope(tmp_path):
 
 
 def test_unknown_type_names_type_and_scope(tmp_path):
-    import mmsolo  # noqa: F401
     from mmengine.config import Config
     from mmengine.runner import Runner
+
+    import mmsolo  # noqa: F401
     cfg_file = tmp_path / 'bad.py'
     cfg_file.write_text("default_scope = 'mmsolo'\n"
                         "model = dict(type='NoSuchDetector')\n")

@@ -31,14 +31,14 @@ val_data_prefix = 'val2017/'
 
 # =============================== Pipelines ===================================
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
     # If you don't have ground-truth annotations, delete this transform.
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),

@@ -8,7 +8,7 @@ train_scales = [(1333, 800), (1333, 768), (1333, 736), (1333, 704),
                 (1333, 672), (1333, 640)]
 
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='mmdet.RandomChoiceResize',
