@@ -63,8 +63,9 @@ def list_images(inputs: str) -> list:
 
 def main():
     args = parse_args()
-    import mmsolo  # noqa: F401  (safe checkpoint loading, registries)
     from mmdet.apis import DetInferencer
+
+    import mmsolo  # noqa: F401  (safe checkpoint loading, registries)
 
     images = list_images(args.inputs)
     inferencer = DetInferencer(

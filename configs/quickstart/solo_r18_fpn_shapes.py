@@ -4,8 +4,7 @@
 # Inherits the real model, dataset, schedule and runtime files and changes
 # only what a small CPU run needs.
 _base_ = [
-    '../_base_/models/solo_r50_fpn.py',
-    '../_base_/datasets/coco_instance.py',
+    '../_base_/models/solo_r50_fpn.py', '../_base_/datasets/coco_instance.py',
     '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
 ]
 
@@ -20,7 +19,6 @@ train_batch_size_per_gpu = 8
 # sqrt(box area) ranges of the five levels: the paper's, scaled by 256 / 800
 scale_ranges = ((1, 31), (15, 61), (31, 123), (61, 246), (123, 2048))
 num_grids = [24, 20, 16, 12, 8]
-
 
 # =============================== Model =======================================
 model = dict(
@@ -95,8 +93,7 @@ param_scheduler = [
 ]
 # AdamW trains a randomly initialised network far faster than SGD
 optim_wrapper = dict(
-    optimizer=dict(
-        _delete_=True, type='AdamW', lr=base_lr, weight_decay=0.05),
+    optimizer=dict(_delete_=True, type='AdamW', lr=base_lr, weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2))
 auto_scale_lr = dict(base_batch_size=train_batch_size_per_gpu)
 

@@ -26,4 +26,8 @@ def __getattr__(name: str):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-__all__ = ['check_versions', 'format_problems'] + list(_LAZY)
+__all__ = [
+    'check_versions', 'format_problems', 'UnsafeCheckpointError',
+    'load_checkpoint_file', 'register_safe_checkpoint_loading',
+    'safe_checkpoint_globals', 'setup_cpu_distributed'
+]

@@ -42,8 +42,8 @@ def _numpy_globals() -> List[Union[Callable, type]]:
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         names += [
-            getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')
-            and isinstance(getattr(dtypes, n), type)
+            getattr(dtypes, n) for n in dir(dtypes)
+            if n.endswith('DType') and isinstance(getattr(dtypes, n), type)
         ]
     return names
 
@@ -94,9 +94,9 @@ def safe_checkpoint_globals() -> List[Union[Callable, type, tuple]]:
     ]
 
 
-def load_checkpoint_file(filename: str,
-                         map_location: Optional[Union[str, Callable]] = None
-                         ) -> dict:
+def load_checkpoint_file(
+        filename: str,
+        map_location: Optional[Union[str, Callable]] = None) -> dict:
     """Load a local checkpoint with ``weights_only=True``.
 
     Args:

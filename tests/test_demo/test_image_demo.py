@@ -18,9 +18,9 @@ TINY_CFG = ROOT / 'tests' / 'data' / 'configs' / 'tiny_solo_shapes.py'
 @pytest.fixture(scope='module')
 def tiny_checkpoint(tmp_path_factory):
     """A randomly initialised tiny SOLO saved as an mmengine checkpoint."""
-    import mmsolo  # noqa: F401
     from mmengine.registry import init_default_scope
 
+    import mmsolo  # noqa: F401
     from mmsolo.registry import MODELS
     init_default_scope('mmsolo')
     cfg = Config.fromfile(str(TINY_CFG))
@@ -49,10 +49,9 @@ def test_image_demo_writes_pictures_and_json(shapes_data_root, tiny_checkpoint,
                    cwd=str(ROOT),
                    env=dict(os.environ, OMP_NUM_THREADS='1'))
     names = sorted(
-        osp.splitext(f)[0] for f in os.listdir(images)
-        if f.endswith('.jpg'))
-    assert sorted(
-        osp.splitext(f)[0] for f in os.listdir(out_dir / 'vis')) == names
+        osp.splitext(f)[0] for f in os.listdir(images) if f.endswith('.jpg'))
+    assert sorted(osp.splitext(f)[0]
+                  for f in os.listdir(out_dir / 'vis')) == names
     assert all(f.endswith('.png') for f in os.listdir(out_dir / 'vis'))
     with open(out_dir / 'preds' / f'{names[0]}.json') as f:
         pred = json.load(f)
@@ -84,8 +83,8 @@ def test_det_inferencer_python_api(shapes_data_root, tiny_checkpoint):
         device='cpu',
         scope='mmsolo',
         show_progress=False)
-    img = osp.join(shapes_data_root, 'val', sorted(
-        os.listdir(osp.join(shapes_data_root, 'val')))[0])
+    img = osp.join(shapes_data_root, 'val',
+                   sorted(os.listdir(osp.join(shapes_data_root, 'val')))[0])
     result = inferencer(img, return_datasamples=True)
     pred = result['predictions'][0].pred_instances
     assert pred.masks.shape[-2:] == (128, 128)

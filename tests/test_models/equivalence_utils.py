@@ -116,8 +116,8 @@ def build_pair(kind='vanilla', seed=0, cls_bias=None, **head_kw):
                 if name.endswith('weight'):
                     torch.nn.init.normal_(param, std=0.3)
                 else:
-                    torch.nn.init.constant_(
-                        param, cls_bias if 'cls' in name else 0.)
+                    torch.nn.init.constant_(param,
+                                            cls_bias if 'cls' in name else 0.)
     init_default_scope('mmsolo')
     ours = MODELS.build(ConfigDict(to_mmsolo(cfg)))
     ours.load_state_dict(ref.state_dict(), strict=True)
@@ -135,18 +135,23 @@ def random_masks(rng, num, h, w):
     return masks
 
 
-def make_batch(seed=0, sizes=((96, 128), (128, 96)), num_gts=(3, 0),
+def make_batch(seed=0,
+               sizes=((96, 128), (128, 96)),
+               num_gts=(3, 0),
                num_classes=4):
     """A batch of inputs and data samples with random instances."""
     rng = np.random.default_rng(seed)
     inputs, samples = [], []
     for (h, w), n in zip(sizes, num_gts):
-        inputs.append(torch.from_numpy(rng.integers(0, 255, (3, h, w)))
-                      .to(torch.uint8))
+        inputs.append(
+            torch.from_numpy(rng.integers(0, 255, (3, h, w))).to(torch.uint8))
         sample = DetDataSample()
         sample.set_metainfo(
-            dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.),
-                 img_id=0))
+            dict(
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                scale_factor=(1., 1.),
+                img_id=0))
         gt = InstanceData()
         masks = random_masks(rng, n, h, w)
         bitmap = BitmapMasks(masks, h, w)

@@ -84,7 +84,8 @@ def test_boxes_are_tight_boxes_of_masks():
                 continue
             ys, xs = torch.nonzero(mask, as_tuple=True)
             expected = torch.tensor(
-                [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
+                [xs.min(), ys.min(),
+                 xs.max() + 1, ys.max() + 1],
                 dtype=box.dtype)
             torch.testing.assert_close(box, expected)
 

@@ -70,9 +70,7 @@ def test_scale_ranges_route_instances_to_levels():
     masks[0, 0:8, 0:8] = 1  # sqrt(area) 8
     masks[1, 10:58, 10:58] = 1  # 48
     assigner = _assigner(
-        scale_ranges=((1, 16), (32, 64)),
-        strides=(8, 16),
-        num_grids=(4, 4))
+        scale_ranges=((1, 16), (32, 64)), strides=(8, 16), num_grids=(4, 4))
     low, high = assigner.assign(_gt(masks, [0, 1]), [(16, 16), (8, 8)])
     assert set(low.labels.unique().tolist()) == {0, 3}
     assert set(high.labels.unique().tolist()) == {1, 3}
@@ -119,8 +117,8 @@ def test_center_of_mass_and_rescale_match_reference():
         assert cw[k].item() == pytest.approx(xs.mean(), rel=1e-5)
     for stride in (4, 8, 16):
         ours = rescale_masks(torch.from_numpy(masks), stride)
-        ref = np.stack([mmcv.imrescale(m.astype(np.uint8), 1 / stride)
-                        for m in masks])
+        ref = np.stack(
+            [mmcv.imrescale(m.astype(np.uint8), 1 / stride) for m in masks])
         assert np.array_equal(ours.numpy(), ref)
     odd = torch.from_numpy(masks[:, :61, :90])
     ref = np.stack(

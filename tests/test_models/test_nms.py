@@ -34,9 +34,8 @@ def test_mask_nms_suppresses_same_class_overlaps(masks):
     assert keep_all.tolist() == [0, 1, 2]
     # different classes do not suppress each other unless class agnostic
     labels = torch.tensor([0, 1, 0])
-    assert mask_nms(masks, labels, scores, iou_thr=0.3)[3].tolist() == [
-        0, 1, 2
-    ]
+    assert mask_nms(
+        masks, labels, scores, iou_thr=0.3)[3].tolist() == [0, 1, 2]
     assert mask_nms(
         masks, labels, scores, iou_thr=0.3,
         class_agnostic=True)[3].tolist() == [0, 2]

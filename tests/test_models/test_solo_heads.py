@@ -72,8 +72,8 @@ HEADS = ['SOLOHead', 'DecoupledSOLOHead', 'DecoupledSOLOLightHead']
 def test_empty_gt_gives_cls_loss_only(kind):
     head = build_head(kind)
     outs = head(feats())
-    losses = head.loss_by_feat(*outs, [gt_instances(0), gt_instances(0)],
-                               metas())
+    losses = head.loss_by_feat(
+        *outs, [gt_instances(0), gt_instances(0)], metas())
     assert losses['loss_cls'] > 0
     assert losses['loss_mask'] == 0
     # still differentiable w.r.t. all mask parameters (DDP-safe)
@@ -86,8 +86,8 @@ def test_empty_gt_gives_cls_loss_only(kind):
 def test_one_gt_gives_both_losses_and_grads_everywhere(kind):
     head = build_head(kind)
     outs = head(feats())
-    losses = head.loss_by_feat(*outs, [gt_instances(1), gt_instances(0)],
-                               metas())
+    losses = head.loss_by_feat(
+        *outs, [gt_instances(1), gt_instances(0)], metas())
     assert losses['loss_cls'] > 0 and losses['loss_mask'] > 0
     sum(losses.values()).backward()
     for name, p in head.named_parameters():
@@ -137,8 +137,8 @@ def test_light_head_dcn_in_last_tower_conv():
         assert isinstance(tower[-1].conv, ModulatedDeformConv2dPack)
         assert not isinstance(tower[0].conv, ModulatedDeformConv2dPack)
     outs = head(feats())
-    losses = head.loss_by_feat(*outs, [gt_instances(2), gt_instances(1)],
-                               metas())
+    losses = head.loss_by_feat(
+        *outs, [gt_instances(2), gt_instances(1)], metas())
     assert torch.isfinite(sum(losses.values()))
 
 
@@ -180,14 +180,15 @@ def test_single_level_head_with_level_indices():
         num_grids=[6])
     outs = head(feats())
     assert len(outs[0]) == 1 and outs[0][0][0].shape[-2:] == (16, 16)
-    losses = head.loss_by_feat(*outs, [gt_instances(2), gt_instances(1)],
-                               metas())
+    losses = head.loss_by_feat(
+        *outs, [gt_instances(2), gt_instances(1)], metas())
     assert losses['loss_mask'] > 0
     results = head.predict_by_feat(*outs, batch_img_metas=metas())
     assert results[0].masks.shape[-2:] == (64, 64)
     with pytest.raises(ValueError, match='level'):
-        build_head(strides=[8], scale_ranges=((1, 2048), ),
-                   num_grids=[6])(feats())
+        build_head(
+            strides=[8], scale_ranges=((1, 2048), ), num_grids=[6])(
+                feats())
 
 
 def _confident_head(kind, nms_type='matrix', **test_cfg):
@@ -224,8 +225,8 @@ def test_predict_outputs(kind, nms_type):
         assert (res.scores[:-1] >= res.scores[1:]).all()
         assert res.bboxes.shape == (len(res), 4)
     with torch.no_grad():
-        small = head.predict_by_feat(*outs, batch_img_metas=meta,
-                                     rescale=False)
+        small = head.predict_by_feat(
+            *outs, batch_img_metas=meta, rescale=False)
     assert small[1].masks.shape[-2:] == (60, 50)
 
 

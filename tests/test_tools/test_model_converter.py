@@ -50,18 +50,20 @@ def _original_state_dict(model, kind):
 
 @pytest.mark.parametrize('kind', ['vanilla', 'decoupled', 'light'])
 def test_convert_roundtrip_strict(kind, tmp_path):
-    import mmsolo.models  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import mmsolo.models  # noqa: F401
     init_default_scope('mmsolo')
     model = MODELS.build(to_mmsolo(small_solo_cfg(kind)))
     original = _original_state_dict(model, kind)
     src, dst = tmp_path / 'orig.pth', tmp_path / 'conv.pth'
     torch.save(dict(meta=dict(epoch=36), state_dict=original), src)
-    out = subprocess.run([sys.executable, str(SCRIPT),
-                          str(src), str(dst)],
-                         capture_output=True,
-                         text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT),
+         str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        check=True).stdout
     assert kind in out
     converted = torch.load(dst, weights_only=True)
     assert converted['meta']['epoch'] == 36

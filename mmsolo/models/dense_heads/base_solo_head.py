@@ -343,8 +343,7 @@ class BaseSOLOHead(BaseMaskHead):
                                              img_inds.to(device),
                                              cells.to(device))
             mask_losses.append(
-                self.loss_mask(
-                    preds, mask_targets, reduction_override='none'))
+                self.loss_mask(preds, mask_targets, reduction_override='none'))
             num_pos += len(cells)
         anchor = self.graph_anchor(mlvl_mask_outs)
         if num_pos > 0:
@@ -397,9 +396,9 @@ class BaseSOLOHead(BaseMaskHead):
         ]
         results = []
         for img_ind, img_meta in enumerate(batch_img_metas):
-            cls_scores = torch.cat(
-                [s[img_ind].reshape(-1, self.cls_out_channels)
-                 for s in scores])
+            cls_scores = torch.cat([
+                s[img_ind].reshape(-1, self.cls_out_channels) for s in scores
+            ])
             results.append(
                 self._predict_single(mlvl_mask_outs, cls_scores, img_ind,
                                      img_meta, rescale))
@@ -503,16 +502,24 @@ class BaseSOLOHead(BaseMaskHead):
                                             top_cells[sl],
                                             feat_size) > cfg.mask_thr
         nms_args = dict(
-            mask_area=top_areas, max_num=cfg.max_per_img,
+            mask_area=top_areas,
+            max_num=cfg.max_per_img,
             filter_thr=cfg.filter_thr)
         if cfg.nms_type == 'matrix':
             scores, labels, _, keep_inds = matrix_nms(
-                top_masks[top_inverse], cand_labels, cand_scores,
-                kernel=cfg.kernel, sigma=cfg.sigma, **nms_args)
+                top_masks[top_inverse],
+                cand_labels,
+                cand_scores,
+                kernel=cfg.kernel,
+                sigma=cfg.sigma,
+                **nms_args)
         else:
             scores, labels, _, keep_inds = greedy_mask_nms(
-                top_masks[top_inverse], cand_labels, cand_scores,
-                iou_thr=cfg.iou_thr, **nms_args)
+                top_masks[top_inverse],
+                cand_labels,
+                cand_scores,
+                iou_thr=cfg.iou_thr,
+                **nms_args)
         if len(keep_inds) == 0:
             return self._empty_result(cls_scores, out_shape)
 

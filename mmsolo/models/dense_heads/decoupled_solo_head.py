@@ -28,7 +28,11 @@ DECOUPLED_INIT_CFG = [
         std=0.01,
         bias_prob=0.01,
         override=dict(name='conv_mask_list_y')),
-    dict(type='Normal', std=0.01, bias_prob=0.01, override=dict(name='conv_cls'))
+    dict(
+        type='Normal',
+        std=0.01,
+        bias_prob=0.01,
+        override=dict(name='conv_cls'))
 ]
 
 

@@ -14,13 +14,17 @@ def _region_grid(feat: Tensor, num_grid: int, points: int) -> Tensor:
     n = feat.size(0)
     k = points
     # Normalised (align_corners=False) centres of k sub-cells per grid cell.
-    steps = (torch.arange(num_grid * k, device=feat.device,
-                          dtype=feat.dtype) + 0.5) / (num_grid * k)
+    steps = (torch.arange(num_grid * k, device=feat.device, dtype=feat.dtype) +
+             0.5) / (
+                 num_grid * k)
     coords = steps * 2 - 1
     y, x = torch.meshgrid(coords, coords, indexing='ij')
     grid = torch.stack([x, y], dim=-1).unsqueeze(0).expand(n, -1, -1, -1)
     sampled = F.grid_sample(
-        feat, grid, mode='bilinear', padding_mode='border',
+        feat,
+        grid,
+        mode='bilinear',
+        padding_mode='border',
         align_corners=False)
     return F.avg_pool2d(sampled, kernel_size=k, stride=k)
 

@@ -33,15 +33,16 @@ def _empty(masks: Tensor, labels: Tensor, scores: Tensor) -> tuple:
             masks.new_zeros(0, *masks.shape[-2:]), labels.new_zeros(0))
 
 
-def matrix_nms(masks: Tensor,
-               labels: Tensor,
-               scores: Tensor,
-               mask_area: Optional[Tensor] = None,
-               nms_pre: int = -1,
-               max_num: int = -1,
-               kernel: str = 'gaussian',
-               sigma: float = 2.0,
-               filter_thr: float = -1) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+def matrix_nms(
+        masks: Tensor,
+        labels: Tensor,
+        scores: Tensor,
+        mask_area: Optional[Tensor] = None,
+        nms_pre: int = -1,
+        max_num: int = -1,
+        kernel: str = 'gaussian',
+        sigma: float = 2.0,
+        filter_thr: float = -1) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Matrix NMS for class-labelled binary masks.
 
     Args:
@@ -81,8 +82,7 @@ def matrix_nms(masks: Tensor,
 
     num = len(labels)
     iou = mask_iou_upper(masks, mask_area)
-    same_label = (labels[:, None] == labels[None, :]).float().triu(
-        diagonal=1)
+    same_label = (labels[:, None] == labels[None, :]).float().triu(diagonal=1)
     decay_iou = iou * same_label
     # how much each (higher-scored) mask i is suppressed itself
     compensate_iou = decay_iou.max(0)[0].expand(num, num).t()

@@ -108,8 +108,11 @@ class SOLOGridAssigner:
         pos_scale (float): The centre-region factor epsilon (0.2).
     """
 
-    def __init__(self, num_classes: int, scale_ranges: Sequence[tuple],
-                 strides: Sequence[int], num_grids: Sequence[int],
+    def __init__(self,
+                 num_classes: int,
+                 scale_ranges: Sequence[tuple],
+                 strides: Sequence[int],
+                 num_grids: Sequence[int],
                  pos_scale: float = 0.2) -> None:
         if not len(scale_ranges) == len(strides) == len(num_grids):
             raise ValueError(
@@ -182,17 +185,18 @@ class SOLOGridAssigner:
         img_size = (int(featmap_sizes[0][0] * first_stride),
                     int(featmap_sizes[0][1] * first_stride))
         if num_gts:
-            areas = torch.sqrt((bboxes[:, 2] - bboxes[:, 0]) *
-                               (bboxes[:, 3] - bboxes[:, 1]))
+            areas = torch.sqrt(
+                (bboxes[:, 2] - bboxes[:, 0]) * (bboxes[:, 3] - bboxes[:, 1]))
             valid = masks.flatten(1).any(1)
             centers = center_of_mass(masks)
             half_h = 0.5 * (bboxes[:, 3] - bboxes[:, 1]) * self.pos_scale
             half_w = 0.5 * (bboxes[:, 2] - bboxes[:, 0]) * self.pos_scale
 
         results = []
-        for (lower, upper), stride, size, num_grid in zip(
-                self.scale_ranges, self.strides, featmap_sizes,
-                self.num_grids):
+        for (lower,
+             upper), stride, size, num_grid in zip(self.scale_ranges,
+                                                   self.strides, featmap_sizes,
+                                                   self.num_grids):
             labels = torch.full((num_grid, num_grid),
                                 self.num_classes,
                                 dtype=torch.long,
