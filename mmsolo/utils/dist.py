@@ -19,6 +19,11 @@ the :class:`~mmengine.runner.Runner` is built, it
 3. makes ``Runner.wrap_model`` build a DDP wrapper without ``device_ids``:
    by default :class:`~mmsolo.engine.MMSoloDistributedDataParallel`.
 
+When the job is done, :func:`teardown_cpu_distributed` waits for every rank
+and destroys the process group: a rank that exits while its gloo group is
+alive can abort in C++ teardown (``terminate called without an active
+exception``), which fails the whole torchrun job.
+
 With CUDA (or another accelerator MMEngine knows) or with
 ``launcher='none'`` it does nothing, so GPU jobs behave exactly as in
 MMEngine.
@@ -200,3 +205,14 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
         f'{torch_dist.get_world_size()}, torch {torch.__version__}.',
         logger='current')
     return True
+
+
+def teardown_cpu_distributed() -> None:
+    """Wait for all ranks, then destroy the gloo process group.
+
+    Call it at the end of a job for which :func:`setup_cpu_distributed`
+    returned True. Does nothing if no process group is initialised.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

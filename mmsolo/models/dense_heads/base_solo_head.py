@@ -50,6 +50,22 @@ DEFAULT_TEST_CFG = dict(
     iou_thr=0.5)
 
 
+def solo_init_cfg(*mask_output_names: str) -> List[dict]:
+    """SOLO's initialisation: N(0, 0.01) convs, prior-probability biases.
+
+    Args:
+        *mask_output_names (str): Names of the mask output layers, which,
+            like ``conv_cls``, start with a bias giving probability 0.01.
+
+    Returns:
+        list[dict]: An ``init_cfg``.
+    """
+    return [dict(type='Normal', layer='Conv2d', std=0.01)] + [
+        dict(type='Normal', std=0.01, bias_prob=0.01, override=dict(name=n))
+        for n in (*mask_output_names, 'conv_cls')
+    ]
+
+
 class BaseSOLOHead(BaseMaskHead):
     """Shared base of the SOLO heads.
 

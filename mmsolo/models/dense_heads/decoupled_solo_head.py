@@ -14,26 +14,9 @@ from mmdet.utils import MultiConfig, OptConfigType
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from .base_solo_head import BaseSOLOHead
+from .base_solo_head import BaseSOLOHead, solo_init_cfg
 
-DECOUPLED_INIT_CFG = [
-    dict(type='Normal', layer='Conv2d', std=0.01),
-    dict(
-        type='Normal',
-        std=0.01,
-        bias_prob=0.01,
-        override=dict(name='conv_mask_list_x')),
-    dict(
-        type='Normal',
-        std=0.01,
-        bias_prob=0.01,
-        override=dict(name='conv_mask_list_y')),
-    dict(
-        type='Normal',
-        std=0.01,
-        bias_prob=0.01,
-        override=dict(name='conv_cls'))
-]
+DECOUPLED_INIT_CFG = solo_init_cfg('conv_mask_list_x', 'conv_mask_list_y')
 
 
 @MODELS.register_module()

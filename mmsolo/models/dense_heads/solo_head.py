@@ -9,7 +9,7 @@ from mmdet.utils import MultiConfig
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from .base_solo_head import BaseSOLOHead
+from .base_solo_head import BaseSOLOHead, solo_init_cfg
 
 
 @MODELS.register_module()
@@ -35,19 +35,7 @@ class SOLOHead(BaseSOLOHead):
     def __init__(self,
                  *args,
                  lazy_mask_conv: bool = True,
-                 init_cfg: MultiConfig = [
-                     dict(type='Normal', layer='Conv2d', std=0.01),
-                     dict(
-                         type='Normal',
-                         std=0.01,
-                         bias_prob=0.01,
-                         override=dict(name='conv_mask_list')),
-                     dict(
-                         type='Normal',
-                         std=0.01,
-                         bias_prob=0.01,
-                         override=dict(name='conv_cls'))
-                 ],
+                 init_cfg: MultiConfig = solo_init_cfg('conv_mask_list'),
                  **kwargs) -> None:
         self.lazy_mask_conv = lazy_mask_conv
         super().__init__(*args, init_cfg=init_cfg, **kwargs)

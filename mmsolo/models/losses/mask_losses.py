@@ -5,7 +5,7 @@ All losses take predictions and binary targets of shape (N, H, W) (or
 (N, H*W)) and, with ``reduction_override='none'``, return one value per
 mask, which the heads sum over positives and divide by their number.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -38,6 +38,23 @@ class BasePerMaskLoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.eps = eps
+
+    def prob_and_bce(self, pred: Tensor,
+                     target: Tensor) -> Tuple[Tensor, Tensor]:
+        """Probabilities and per-pixel binary cross entropy of predictions.
+
+        Args:
+            pred (Tensor): Logits (``activate=True``) or probabilities.
+            target (Tensor): Float targets of the same shape.
+
+        Returns:
+            tuple[Tensor]: ``(prob, bce)``, both of ``pred``'s shape.
+        """
+        if self.activate:
+            return pred.sigmoid(), F.binary_cross_entropy_with_logits(
+                pred, target, reduction='none')
+        prob = pred.clamp(self.eps, 1 - self.eps)
+        return prob, F.binary_cross_entropy(prob, target, reduction='none')
 
     def per_mask(self, pred: Tensor, target: Tensor) -> Tensor:
         """Loss of each mask.
@@ -144,12 +161,7 @@ class MaskBCELoss(BasePerMaskLoss):
 
     def per_mask(self, pred: Tensor, target: Tensor) -> Tensor:
         pixel_weight = 1 + (self.pos_weight - 1) * target
-        if self.activate:
-            loss = F.binary_cross_entropy_with_logits(
-                pred, target, reduction='none')
-        else:
-            loss = F.binary_cross_entropy(
-                pred.clamp(self.eps, 1 - self.eps), target, reduction='none')
+        _, loss = self.prob_and_bce(pred, target)
         return (loss * pixel_weight).mean(1)
 
 
@@ -178,13 +190,7 @@ class MaskFocalLoss(BasePerMaskLoss):
         self.alpha = alpha
 
     def per_mask(self, pred: Tensor, target: Tensor) -> Tensor:
-        if self.activate:
-            prob = pred.sigmoid()
-            ce = F.binary_cross_entropy_with_logits(
-                pred, target, reduction='none')
-        else:
-            prob = pred.clamp(self.eps, 1 - self.eps)
-            ce = F.binary_cross_entropy(prob, target, reduction='none')
+        prob, ce = self.prob_and_bce(pred, target)
         p_t = prob * target + (1 - prob) * (1 - target)
         alpha_t = self.alpha * target + (1 - self.alpha) * (1 - target)
         return (alpha_t * (1 - p_t)**self.gamma * ce).mean(1)
