@@ -47,7 +47,10 @@ def _table_rows(text, header_start):
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines)
                  if line.startswith(header_start))
-    header = [c.strip() for c in lines[start].strip('|').split('|')]
+    header = []
+    for cell in lines[start].strip('|').split('|'):
+        cell = cell.strip()
+        header.append(cell if cell not in header else cell + ' (memory)')
     rows = []
     for line in lines[start + 2:]:
         if not line.startswith('|'):
@@ -79,13 +82,18 @@ def test_benchmark_vs_mmdet_quick(tmp_path):
     assert abs(int(pred['candidates']) - 200) <= 10
     for key in ('mmsolo ms', 'mmdet ms', 'mmsolo MB', 'mmdet MB'):
         assert float(pred[key]) > 0
-    ratios = [v for k, v in pred.items() if k == 'mmsolo/mmdet']
-    assert ratios and float(ratios[0]) > 0
-    assert pred['same predictions'].startswith('pass (')
-    assert int(pred['same predictions'].split()[1]) > 0  # instances kept
+    for key in ('mmsolo/mmdet', 'mmsolo/mmdet (memory)'):  # time, memory
+        assert float(pred[key]) > 0
+    assert float(pred['mmsolo/mmdet']) == pytest.approx(
+        float(pred['mmsolo ms']) / float(pred['mmdet ms']), abs=0.01)
+    check = re.fullmatch(r'pass \((\d+) instances, .*\)',
+                         pred['same predictions'])
+    assert check and int(check.group(1)) > 0  # post-processing kept some
 
     (train, ) = _table_rows(text, '| model | input | mmsolo ms')
     assert train['model'] == 'light'
+    assert float(train['mmsolo/mmdet']) > 0
+    assert float(train['mmsolo/mmdet (memory)']) > 0
     assert train['same losses'].startswith('pass')
     ours = dict(kv.split('=') for kv in train['mmsolo losses'].split(', '))
     ref = dict(kv.split('=') for kv in train['mmdet losses'].split(', '))
@@ -101,6 +109,8 @@ def test_benchmark_vs_mmdet_quick(tmp_path):
     for row in post:
         assert row['same predictions'].startswith('pass'), row
         assert float(row['mmsolo ms']) >= 0 and float(row['mmdet ms']) >= 0
+        assert float(row['mmsolo/mmdet']) >= 0
+        assert float(row['mmsolo peak MB']) > 0
 
 
 @pytest.mark.parametrize('extra', [[], ['--img-size', '64', '96']])
