@@ -27,6 +27,7 @@ model = dict(
         base_channels=32,
         frozen_stages=-1,
         norm_eval=False,  # trained from scratch: BN statistics must adapt
+        with_cp=False,  # small inputs: speed matters more than memory
         init_cfg=None),  # no ImageNet weights
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     mask_head=dict(
@@ -34,6 +35,7 @@ model = dict(
         in_channels=64,
         feat_channels=64,
         stacked_convs=3,
+        with_cp=False,
         scale_ranges=scale_ranges,
         num_grids=num_grids,
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))

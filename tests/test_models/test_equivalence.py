@@ -106,3 +106,23 @@ def test_lazy_mask_conv_equals_full_mask_conv():
     lazy.eval()
     full.eval()
     assert_same_predictions(_predict(full, batch), _predict(lazy, batch))
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_gradient_checkpointing_is_exact(kind):
+    _, plain = build_pair(kind, seed=7)
+    _, cp = build_pair(kind, seed=7, with_cp=True)
+    cp.load_state_dict(plain.state_dict())
+    batch = make_batch(seed=8, num_gts=(4, 2))
+    plain.train()
+    cp.train()
+    plain_losses, cp_losses = _loss(plain, batch), _loss(cp, batch)
+    sum(plain_losses.values()).backward()
+    sum(cp_losses.values()).backward()
+    for key in plain_losses:
+        torch.testing.assert_close(cp_losses[key], plain_losses[key])
+    cp_params = dict(cp.named_parameters())
+    for name, param in plain.named_parameters():
+        if param.grad is not None:
+            torch.testing.assert_close(
+                cp_params[name].grad, param.grad, msg=name)

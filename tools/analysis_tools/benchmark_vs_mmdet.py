@@ -83,7 +83,7 @@ IMPLS = ('mmsolo', 'mmdet')
 #: Matrix NMS), not what, is computed and are dropped whatever their value.
 MMSOLO_ONLY_HEAD = dict(
     num_coord_convs=1, cls_align='interp', level_indices=None)
-MMSOLO_ONLY_HEAD_ANY = ('lazy_mask_conv', )
+MMSOLO_ONLY_HEAD_ANY = ('lazy_mask_conv', 'with_cp')
 MMSOLO_ONLY_TEST = dict(nms_type='matrix')
 MMSOLO_ONLY_TEST_ANY = ('iou_thr', )
 

@@ -31,6 +31,7 @@ from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from mmsolo.registry import MODELS
 from ..layers import GRID_ALIGN_MODES, align_to_grid, concat_coords
@@ -90,6 +91,10 @@ class BaseSOLOHead(BaseMaskHead):
             more than one level, the first is down-sampled by 2 and the last
             up-sampled to the size of the one before, as in the paper's
             re-scaled strides (8, 8, 16, 32, 32) from P2-P6.
+        with_cp (bool): Recompute the mask towers in the backward pass
+            instead of keeping their activations (gradient checkpointing):
+            the same results with much less training memory, for some extra
+            time.
         loss_mask (dict): Config of the per-mask loss.
         loss_cls (dict): Config of the category loss.
         norm_cfg (dict): Normalisation of the tower convs.
@@ -118,6 +123,7 @@ class BaseSOLOHead(BaseMaskHead):
         num_coord_convs: int = 1,
         cls_align: str = 'interp',
         level_indices: Optional[Sequence[int]] = None,
+        with_cp: bool = False,
         loss_mask: ConfigType = dict(
             type='DiceLoss', use_sigmoid=True, loss_weight=3.0),
         loss_cls: ConfigType = dict(
@@ -155,6 +161,7 @@ class BaseSOLOHead(BaseMaskHead):
         self.cls_down_index = cls_down_index
         self.num_coord_convs = num_coord_convs
         self.cls_align = cls_align
+        self.with_cp = with_cp
         self.level_indices = (
             list(level_indices) if level_indices is not None else None)
         if self.level_indices is not None and \
@@ -261,10 +268,18 @@ class BaseSOLOHead(BaseMaskHead):
         Returns:
             Tensor: (N, feat_channels, 2H, 2W).
         """
-        for i, conv in enumerate(tower):
-            if i < self.num_coord_convs:
-                feat = concat_coords(feat, coords)
-            feat = conv(feat)
+
+        def run(feat: Tensor) -> Tensor:
+            for i, conv in enumerate(tower):
+                if i < self.num_coord_convs:
+                    feat = concat_coords(feat, coords)
+                feat = conv(feat)
+            return feat
+
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            feat = checkpoint(run, feat, use_reentrant=False)
+        else:
+            feat = run(feat)
         return F.interpolate(feat, scale_factor=2, mode='bilinear')
 
     def forward_cls_level(self, feat: Tensor, level: int) -> Tensor:
