@@ -34,7 +34,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmsolo.registry import RUNNERS
-from mmsolo.utils.dist import setup_cpu_distributed
+from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -167,7 +167,7 @@ def main() -> None:
             f'--out must name a .pkl or .pickle file, got {args.out!r}.')
 
     # distributed runs without CUDA: gloo process group + CPU DDP wrapper
-    setup_cpu_distributed(cfg, args.launcher)
+    cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # build the runner from config
     if 'runner_type' not in cfg:
@@ -185,6 +185,9 @@ def main() -> None:
 
     # start testing
     runner.test()
+
+    if cpu_distributed:
+        teardown_cpu_distributed()
 
 
 if __name__ == '__main__':

@@ -30,7 +30,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmsolo.registry import RUNNERS
-from mmsolo.utils.dist import setup_cpu_distributed
+from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -130,7 +130,7 @@ def main() -> None:
         cfg.load_from = args.resume
 
     # distributed runs without CUDA: gloo process group + CPU DDP wrapper
-    setup_cpu_distributed(cfg, args.launcher)
+    cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # build the runner from config
     if 'runner_type' not in cfg:
@@ -143,6 +143,9 @@ def main() -> None:
 
     # start training
     runner.train()
+
+    if cpu_distributed:
+        teardown_cpu_distributed()
 
 
 if __name__ == '__main__':
