@@ -23,7 +23,8 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_CONFIG = osp.join('configs', 'quickstart', 'solo_r18_fpn_shapes.py')
+DEFAULT_CONFIG = osp.join('configs', 'quickstart',
+                          'decoupled-solo_r18_fpn_shapes.py')
 
 
 def parse_args():
@@ -31,8 +32,10 @@ def parse_args():
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--data-root', default='data/shapes')
-    parser.add_argument('--num-train', type=int, default=None)
-    parser.add_argument('--num-val', type=int, default=None)
+    parser.add_argument(
+        '--num-train', type=int, default=2000, help='generated train images')
+    parser.add_argument(
+        '--num-val', type=int, default=100, help='generated val images')
     parser.add_argument(
         '--num-vis', type=int, default=8, help='val images to draw')
     parser.add_argument(
@@ -98,11 +101,7 @@ def main():
     # 1. data
     sys.path.insert(0, ROOT)
     from mmsolo.datasets.shapes import ensure_shapes_dataset
-    gen_args = {}
-    if args.num_train is not None:
-        gen_args['num_train'] = args.num_train
-    if args.num_val is not None:
-        gen_args['num_val'] = args.num_val
+    gen_args = dict(num_train=args.num_train, num_val=args.num_val)
     print(f'[quickstart] data: {data_root}', flush=True)
     ensure_shapes_dataset(data_root, **gen_args)
     data_opts = [
