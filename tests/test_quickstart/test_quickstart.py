@@ -59,3 +59,24 @@ def test_short_training_lowers_the_loss(name, shapes_data_root, tmp_path):
         optim.step()
         losses.append(loss.item())
     assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_custom_dataset_guide_child_config(tmp_path):
+    """The ten-line child config of docs/user_guides/custom_dataset.md."""
+    guide = (ROOT / 'docs' / 'user_guides' / 'custom_dataset.md').read_text()
+    start = guide.index("```python\n_base_ = './solo_r18_fpn_shapes.py'")
+    body = guide[start + len('```python\n'):guide.index('```', start + 9)]
+    child = ROOT / 'configs' / 'quickstart' / f'_test_child_{tmp_path.name}.py'
+    child.write_text(body)
+    try:
+        cfg = Config.fromfile(str(child))
+    finally:
+        child.unlink()
+    assert cfg.model.mask_head.num_classes == 2
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg[loader].dataset
+        assert dataset.data_root == 'data/my_dataset/'
+        assert tuple(dataset.metainfo.classes) == ('cat', 'dog')
+        assert dataset.ann_file in ('train.json', 'val.json')
+    assert cfg.val_evaluator.ann_file == 'data/my_dataset/val.json'
+    assert cfg.test_evaluator.ann_file == 'data/my_dataset/val.json'
