@@ -13,7 +13,9 @@ subclass provides through four methods:
   the form ``loss_mask`` expects (logits, or probabilities when the loss is
   built with ``activate=False``);
 - ``mask_probs(outs, level, img_ind, cells, out_size)`` gives soft masks of
-  chosen cells of one image at the resolution of the first level.
+  chosen cells of one image at the resolution of the first level, from
+  what ``prepare_predict`` made of the outputs (by default the outputs
+  themselves).
 
 Only chosen cells are ever evaluated: positives in training, candidates at
 test time, and the candidates' masks are computed in chunks of at most
@@ -322,6 +324,21 @@ class BaseSOLOHead(BaseMaskHead):
                    cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
         raise NotImplementedError
 
+    def prepare_predict(self, mlvl_mask_outs: List[Tuple[Tensor]],
+                        img_ind: int, out_size: Tuple[int, int]) -> tuple:
+        """Per-image work shared by all the cells of one image at test time.
+
+        Args:
+            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
+            img_ind (int): Image index in the batch.
+            out_size (tuple[int]): (h, w) of the first level's masks.
+
+        Returns:
+            tuple: ``(mlvl_outs, img_ind)`` to pass to :meth:`mask_probs`;
+            by default the outputs and the index unchanged.
+        """
+        return mlvl_mask_outs, img_ind
+
     def graph_anchor(self, mlvl_mask_outs: List[Tuple[Tensor]]) -> Tensor:
         """A zero that depends on every mask-branch output.
 
@@ -491,6 +508,8 @@ class BaseSOLOHead(BaseMaskHead):
         upsampled_size = (int(feat_size[0] * stride0),
                           int(feat_size[1] * stride0))
         chunk = max(1, cfg.nms_pre if cfg.nms_pre > 0 else 500)
+        mlvl_mask_outs, img_ind = self.prepare_predict(mlvl_mask_outs, img_ind,
+                                                       feat_size)
 
         # 1. (cell, class) candidates above the score threshold
         inds = (cls_scores > cfg.score_thr).nonzero()
@@ -503,12 +522,23 @@ class BaseSOLOHead(BaseMaskHead):
         cells, inverse = torch.unique(cand_cells, return_inverse=True)
         areas = cls_scores.new_zeros(len(cells))
         soft_sums = cls_scores.new_zeros(len(cells))
+        # When all candidate cells fit in one chunk, their soft masks are
+        # kept for NMS and pasting instead of being computed again.
+        cached = None
         for sl in self._chunks(len(cells), chunk):
             probs = self.cell_masks(mlvl_mask_outs, img_ind, cells[sl],
                                     feat_size)
             binary = probs > cfg.mask_thr
             areas[sl] = binary.sum((1, 2)).float()
             soft_sums[sl] = (probs * binary).sum((1, 2))
+            if len(cells) <= chunk:
+                cached = probs
+
+        def soft_masks(chosen: Tensor) -> Tensor:
+            if cached is not None:
+                return cached[torch.searchsorted(cells, chosen)]
+            return self.cell_masks(mlvl_mask_outs, img_ind, chosen, feat_size)
+
         levels, _ = self._cell_levels(cells)
         cell_strides = cls_scores.new_tensor(self.strides)[levels]
         keep = (areas > cell_strides)[inverse]
@@ -529,9 +559,7 @@ class BaseSOLOHead(BaseMaskHead):
                                 dtype=torch.bool,
                                 device=cls_scores.device)
         for sl in self._chunks(len(top_cells), chunk):
-            top_masks[sl] = self.cell_masks(mlvl_mask_outs, img_ind,
-                                            top_cells[sl],
-                                            feat_size) > cfg.mask_thr
+            top_masks[sl] = soft_masks(top_cells[sl]) > cfg.mask_thr
         nms_args = dict(
             mask_area=top_areas,
             max_num=cfg.max_per_img,
@@ -560,10 +588,9 @@ class BaseSOLOHead(BaseMaskHead):
                             dtype=torch.bool,
                             device=cls_scores.device)
         for sl in self._chunks(len(kept_cells), 16):
-            probs = self.cell_masks(mlvl_mask_outs, img_ind, kept_cells[sl],
-                                    feat_size)
             probs = F.interpolate(
-                probs[None], size=upsampled_size,
+                soft_masks(kept_cells[sl])[None],
+                size=upsampled_size,
                 mode='bilinear')[:, :, :img_h, :img_w]
             if rescale:
                 probs = F.interpolate(probs, size=out_shape, mode='bilinear')

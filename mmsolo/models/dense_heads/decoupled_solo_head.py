@@ -6,7 +6,7 @@ coordinate; ``DecoupledSOLOLightHead`` (the authors' light model) shares one
 tower, given both coordinates, between the X and Y outputs and can use a
 deformable conv as the last conv of its towers.
 """
-from typing import Tuple
+from typing import List, Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -70,18 +70,29 @@ class DecoupledSOLOHead(BaseSOLOHead):
         return pred_y[img_inds, rows].sigmoid() * \
             pred_x[img_inds, cols].sigmoid()
 
+    def prepare_predict(self, mlvl_mask_outs: List[Tuple[Tensor]],
+                        img_ind: int, out_size: Tuple[int, int]) -> tuple:
+        """Sigmoid X and Y maps of one image, at the first level's size.
+
+        Only ``sum(num_grids)`` maps per branch, whatever the number of
+        candidates: every cell's mask is then one product of two of them.
+        """
+        prepared = []
+        for outs in mlvl_mask_outs:
+            probs = []
+            for logits in outs:
+                prob = logits[img_ind:img_ind + 1].sigmoid()
+                if tuple(prob.shape[-2:]) != tuple(out_size):
+                    prob = F.interpolate(prob, size=out_size, mode='bilinear')
+                probs.append(prob)
+            prepared.append(tuple(probs))
+        return prepared, 0
+
     def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
                    cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
         rows, cols = self._rows_cols(cells, level)
-        pred_x, pred_y = outs
-        probs_x = pred_x[img_ind, cols].sigmoid()
-        probs_y = pred_y[img_ind, rows].sigmoid()
-        if tuple(probs_x.shape[-2:]) != tuple(out_size):
-            probs_x = F.interpolate(
-                probs_x[None], size=out_size, mode='bilinear')[0]
-            probs_y = F.interpolate(
-                probs_y[None], size=out_size, mode='bilinear')[0]
-        return probs_x * probs_y
+        probs_x, probs_y = outs  # from prepare_predict
+        return probs_x[img_ind, cols] * probs_y[img_ind, rows]
 
 
 @MODELS.register_module()
