@@ -6,5 +6,8 @@ _base_ = './solo_r50_fpn_1x_coco.py'
 model = dict(
     mask_head=dict(
         type='DecoupledSOLOHead',
+        # The X/Y towers are cheap to keep but dear to recompute: no head
+        # checkpointing (the backbone's stays on).
+        with_cp=False,
         # The head multiplies two sigmoids itself: the loss gets probabilities.
         loss_mask=dict(activate=False)))
