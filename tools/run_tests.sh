@@ -12,4 +12,7 @@ echo "[run_tests] lint: flake8, isort, yapf"
 "$VENV/bin/python" -m isort --check-only --diff mmsolo tools tests configs demo
 "$VENV/bin/python" -m yapf --diff --recursive mmsolo tools tests configs demo
 echo "[run_tests] pytest"
+# Tests start subprocesses (training, 2-process distributed runs): one
+# OpenMP thread each keeps 2-core machines from oversubscribing.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 exec "$VENV/bin/python" -m pytest tests "$@"
