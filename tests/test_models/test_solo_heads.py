@@ -245,3 +245,13 @@ def test_nms_pre_bounds_candidates_and_no_candidates():
 def test_bad_test_cfg():
     with pytest.raises(ValueError, match='nms_type'):
         build_head(test_cfg=dict(nms_type='soft'))
+
+
+def test_masks_to_boxes_matches_mmdet():
+    from mmdet.structures.mask import mask2bbox
+
+    from mmsolo.models.dense_heads.base_solo_head import masks_to_boxes
+    masks = torch.rand(6, 17, 23) > 0.97
+    masks[0] = False
+    masks[1, 16, 22] = True
+    torch.testing.assert_close(masks_to_boxes(masks), mask2bbox(masks))

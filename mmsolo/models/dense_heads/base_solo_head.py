@@ -28,7 +28,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
-from mmdet.structures.mask import mask2bbox
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
@@ -51,6 +50,28 @@ DEFAULT_TEST_CFG = dict(
     max_per_img=100,
     nms_type='matrix',
     iou_thr=0.5)
+
+
+def masks_to_boxes(masks: Tensor) -> Tensor:
+    """Tight xyxy boxes of binary masks, vectorised; zeros for empty masks.
+
+    Args:
+        masks (Tensor): Bool masks, (N, H, W).
+
+    Returns:
+        Tensor: Float boxes, (N, 4), with exclusive right/bottom edges as
+        mmdet's ``mask2bbox``.
+    """
+    n, h, w = masks.shape
+    rows = masks.any(2)  # (N, H)
+    cols = masks.any(1)  # (N, W)
+    nonempty = rows.any(1)
+    y0 = rows.int().argmax(1)
+    y1 = h - rows.flip(1).int().argmax(1)
+    x0 = cols.int().argmax(1)
+    x1 = w - cols.flip(1).int().argmax(1)
+    boxes = torch.stack([x0, y0, x1, y1], dim=1).float()
+    return boxes * nonempty[:, None]
 
 
 def solo_init_cfg(*mask_output_names: str) -> List[dict]:
@@ -592,7 +613,7 @@ class BaseSOLOHead(BaseMaskHead):
                 soft_masks(kept_cells[sl])[None],
                 size=upsampled_size,
                 mode='bilinear')[:, :, :img_h, :img_w]
-            if rescale:
+            if tuple(probs.shape[-2:]) != out_shape:
                 probs = F.interpolate(probs, size=out_shape, mode='bilinear')
             masks[sl] = probs[0] > cfg.mask_thr
 
@@ -600,5 +621,5 @@ class BaseSOLOHead(BaseMaskHead):
         results.masks = masks
         results.labels = labels
         results.scores = scores
-        results.bboxes = mask2bbox(masks).to(scores.dtype)
+        results.bboxes = masks_to_boxes(masks).to(scores.dtype)
         return results
