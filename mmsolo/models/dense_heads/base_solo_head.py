@@ -553,7 +553,7 @@ class BaseSOLOHead(BaseMaskHead):
             areas[sl] = binary.sum((1, 2)).float()
             soft_sums[sl] = (probs * binary).sum((1, 2))
             if len(cells) <= chunk:
-                cached = probs
+                cached, cached_binary = probs, binary
 
         def soft_masks(chosen: Tensor) -> Tensor:
             if cached is not None:
@@ -580,7 +580,11 @@ class BaseSOLOHead(BaseMaskHead):
                                 dtype=torch.bool,
                                 device=cls_scores.device)
         for sl in self._chunks(len(top_cells), chunk):
-            top_masks[sl] = soft_masks(top_cells[sl]) > cfg.mask_thr
+            if cached is not None:
+                top_masks[sl] = cached_binary[torch.searchsorted(
+                    cells, top_cells[sl])]
+            else:
+                top_masks[sl] = soft_masks(top_cells[sl]) > cfg.mask_thr
         nms_args = dict(
             mask_area=top_areas,
             max_num=cfg.max_per_img,
