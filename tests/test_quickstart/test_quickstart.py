@@ -52,8 +52,7 @@ def test_short_training_lowers_the_loss(name, shapes_data_root, tmp_path):
     losses = []
     for _ in range(12):
         batch = model.data_preprocessor(data, True)
-        loss = sum(
-            model.loss(batch['inputs'], batch['data_samples']).values())
+        loss = sum(model.loss(batch['inputs'], batch['data_samples']).values())
         optim.zero_grad()
         loss.backward()
         optim.step()
