@@ -612,6 +612,7 @@ class BaseSOLOHead(BaseMaskHead):
         masks = torch.empty((len(kept_cells), *out_shape),
                             dtype=torch.bool,
                             device=cls_scores.device)
+        bboxes = scores.new_zeros((len(kept_cells), 4))
         for sl in self._chunks(len(kept_cells), 16):
             probs = F.interpolate(
                 soft_masks(kept_cells[sl])[None],
@@ -620,10 +621,12 @@ class BaseSOLOHead(BaseMaskHead):
             if tuple(probs.shape[-2:]) != out_shape:
                 probs = F.interpolate(probs, size=out_shape, mode='bilinear')
             masks[sl] = probs[0] > cfg.mask_thr
+            # boxes while the chunk is still in cache
+            bboxes[sl] = masks_to_boxes(masks[sl])
 
         results = InstanceData()
         results.masks = masks
         results.labels = labels
         results.scores = scores
-        results.bboxes = masks_to_boxes(masks).to(scores.dtype)
+        results.bboxes = bboxes.to(scores.dtype)
         return results
