@@ -5,21 +5,16 @@
 # linear warm-up over the first 500 iterations from lr / 3 and gradient-norm
 # clipping at 35 (both as in the SOLO authors' configs).
 
+_base_ = './schedule_1x.py'
+
 # ========================= Frequently changed values =========================
 max_epochs = 36
-base_lr = 0.01
 lr_steps = [27, 33]  # epochs after which lr is multiplied by 0.1
-val_interval = 1
 
-# ============================== Loops ========================================
-train_cfg = dict(
-    type='EpochBasedTrainLoop',
-    max_epochs=max_epochs,
-    val_interval=val_interval)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# ============================ Learning rate ==================================
+# Only the length and the steps differ from the 1x schedule (same optimizer,
+# warm-up, clipping); lists are replaced whole, so the schedulers are
+# restated with the new values.
+train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
     dict(
         type='LinearLR',
@@ -35,15 +30,3 @@ param_scheduler = [
         milestones=lr_steps,
         gamma=0.1)
 ]
-
-# ============================== Optimizer ====================================
-# Gradient clipping as in the SOLO authors' configs (mmdet's SOLO configs
-# train without it).
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=base_lr, momentum=0.9, weight_decay=0.0001),
-    clip_grad=dict(max_norm=35, norm_type=2))
-
-# Scale the lr linearly with the total batch size when training with
-# `--auto-scale-lr`. `base_batch_size` = (8 GPUs) x (2 images per GPU).
-auto_scale_lr = dict(enable=False, base_batch_size=16)
