@@ -30,11 +30,11 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmsolo.registry import RUNNERS
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
+from mmsolo.utils.tool_config import load_tool_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -138,21 +138,8 @@ def main() -> None:
     # testing speed.
     setup_cache_size_limit_of_dynamo()
 
-    # load config
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmsolo'))
-
-    # work_dir is determined in this priority: CLI > segment in file > filename
-    if args.work_dir is not None:
-        # update configs according to CLI args if args.work_dir is not None
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        # use config filename as default work_dir if cfg.work_dir is None
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.cfg_options, args.launcher,
+                           args.work_dir)
 
     cfg.load_from = args.checkpoint
 

@@ -25,12 +25,12 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
     import mmsolo  # noqa: F401
 
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmsolo.registry import RUNNERS
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
+from mmsolo.utils.tool_config import load_tool_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -88,21 +88,8 @@ def main() -> None:
     # training speed.
     setup_cache_size_limit_of_dynamo()
 
-    # load config
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmsolo'))
-
-    # work_dir is determined in this priority: CLI > segment in file > filename
-    if args.work_dir is not None:
-        # update configs according to CLI args if args.work_dir is not None
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        # use config filename as default work_dir if cfg.work_dir is None
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.cfg_options, args.launcher,
+                           args.work_dir)
 
     # enable automatic-mixed-precision training
     if args.amp is True:
