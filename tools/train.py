@@ -93,6 +93,13 @@ def main() -> None:
 
     # enable automatic-mixed-precision training
     if args.amp is True:
+        import torch
+        if not torch.cuda.is_available():
+            # mmengine's AmpOptimWrapper would fail with a bare assertion
+            raise SystemExit(
+                '--amp needs a CUDA GPU (mmengine\'s AmpOptimWrapper uses '
+                'float16 with loss scaling); no GPU is visible here, so '
+                'train without --amp.')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
 

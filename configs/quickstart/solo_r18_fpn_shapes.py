@@ -12,16 +12,23 @@ _base_ = [
 data_root = 'data/shapes/'
 classes = ('circle', 'square', 'triangle', 'star')  # in the json's order
 num_classes = len(classes)
-img_scale = (256, 256)
+# The generated images are 256x256. Training and testing at 192 gives 1.5x
+# the iterations per minute on a CPU and reached a higher mask AP within the
+# quick start's 15 minutes (configs/quickstart/README.md).
+img_scale = (192, 192)
 max_epochs = 7  # of 2000 generated images: ~1750 iterations
 base_lr = 4e-3
 train_batch_size_per_gpu = 8
 # sqrt(box area) ranges of the five levels: the paper's, scaled by 256 / 800
+# (the size of the generated images: their objects span all five ranges; at
+# the 192 input they are 0.75x as large, which favours the finer levels)
 scale_ranges = ((1, 31), (15, 61), (31, 123), (61, 246), (123, 2048))
-num_grids = [24, 20, 16, 12, 8]
+# fewer cells than the paper's grids: less work per image on a CPU
+num_grids = [24, 16, 16, 8, 8]
 
 # =============================== Model =======================================
 model = dict(
+    channels_last=True,  # NHWC: ~15 % faster training on a CPU, same math
     backbone=dict(
         depth=18,
         base_channels=32,

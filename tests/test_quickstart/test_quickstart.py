@@ -9,7 +9,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = ['solo_r18_fpn_shapes.py', 'decoupled-solo_r18_fpn_shapes.py']
+CONFIGS = [
+    'solo_r18_fpn_shapes.py', 'decoupled-solo_r18_fpn_shapes.py',
+    'decoupled-solo-light_r18_fpn_shapes.py'
+]
 
 
 def _cfg(name, data_root, work_dir):

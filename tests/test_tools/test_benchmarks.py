@@ -64,9 +64,9 @@ def test_benchmark_vs_mmdet_quick(tmp_path):
     out = tmp_path / 'benchmark.md'
     out.write_text(DOC)
     _run('benchmark_vs_mmdet.py', [
-        '--quick', '--threads', '1', '--cases', 'predict-vanilla',
-        'train-light', 'postproc-vanilla', '--candidates', '0', '100', 'all',
-        '--out',
+        '--quick', '--threads', '1', '--channels-last', '--cases',
+        'predict-vanilla', 'train-light', 'postproc-vanilla', '--candidates',
+        '0', '100', 'all', '--out',
         str(out)
     ])
     text = out.read_text()
@@ -102,7 +102,9 @@ def test_benchmark_vs_mmdet_quick(tmp_path):
 
     post = _table_rows(text, '| model | target | bias')
     assert [r['target'] for r in post] == ['0', '100', 'all']
-    counts = [int(r['candidates']) for r in post]
+    # "a / b" where the two counts differ: mmsolo runs channels last here,
+    # and the bias puts the last candidate right at the threshold
+    counts = [int(r['candidates'].split(' / ')[0]) for r in post]
     # 8 classes x (40^2 + 36^2 + 24^2 + 16^2 + 12^2) cells in quick mode
     assert counts[0] == 0 and abs(counts[1] - 100) <= 5
     assert counts[2] == 8 * 3872
@@ -189,6 +191,10 @@ def test_to_mmdet_cfg():
     assert ref['mask_head']['type'] == 'DecoupledSOLOHead'
     assert ours['backbone']['init_cfg'] is None  # no download
     assert 'nms_type' not in ref['test_cfg']
+    ours_cl, ref_cl = vs.model_cfgs(
+        'decoupled', quick=True, channels_last=True)
+    assert ours_cl['channels_last'] is True and 'channels_last' not in ref_cl
+    assert ref_cl == ref
     bad = dict(ours, test_cfg=dict(ours['test_cfg'], nms_type='mask'))
     with pytest.raises(ValueError, match='nms_type'):
         vs.to_mmdet_cfg(bad)

@@ -225,3 +225,18 @@ def test_resume_continues_training(trained, shapes_data_root):
         and not torch.equal(v, resumed['state_dict'][k])
     ]
     assert changed
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only run')
+def test_amp_without_gpu_says_why(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, TRAIN, TINY_CFG, '--amp'],
+                          cwd=str(tmp_path),
+                          env=env,
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode != 0
+    assert '--amp needs a CUDA GPU' in proc.stdout
+    assert 'Traceback' not in proc.stdout

@@ -114,6 +114,7 @@ def to_mmdet_cfg(model_cfg: dict) -> dict:
             mmdet cannot reproduce (e.g. ``nms_type='mask'``).
     """
     cfg = _strip_scope(copy.deepcopy(model_cfg))
+    cfg.pop('channels_last', None)  # a memory format, same results
     for part, only, free in (('mask_head', MMSOLO_ONLY_HEAD,
                               MMSOLO_ONLY_HEAD_ANY),
                              ('test_cfg', MMSOLO_ONLY_TEST,
@@ -128,12 +129,20 @@ def to_mmdet_cfg(model_cfg: dict) -> dict:
     return cfg
 
 
-def model_cfgs(name: str, quick: bool) -> Tuple[dict, dict]:
-    """(mmsolo, mmdet) model configs of a benchmark model, random init."""
+def model_cfgs(name: str,
+               quick: bool,
+               channels_last: Optional[bool] = None) -> Tuple[dict, dict]:
+    """(mmsolo, mmdet) model configs of a benchmark model, random init.
+
+    ``channels_last`` (True/False) overrides mmsolo's memory format; None
+    keeps the config's. mmdet's model has no such option (NCHW).
+    """
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO_ROOT, MODELS[name][0]))
     model = cfg.model.to_dict()
     model['backbone']['init_cfg'] = None  # no pretrained download
+    if channels_last is not None:
+        model['channels_last'] = channels_last
     if quick:
         model = bench.shrink_model_cfg(model)
     return model, to_mmdet_cfg(model)
@@ -848,6 +857,12 @@ def parse_args(argv=None):
         type=float,
         default=3600,
         help='seconds before a measurement process is killed')
+    parser.add_argument(
+        '--channels-last',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='run mmsolo with model.channels_last=True / False (default: '
+        "as the config says); mmdet's model always runs NCHW")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--quick',
@@ -924,7 +939,7 @@ def main(argv=None):
 
     prepared = {}
     for name in models:
-        ours_cfg, ref_cfg = model_cfgs(name, args.quick)
+        ours_cfg, ref_cfg = model_cfgs(name, args.quick, args.channels_last)
         task = dict(
             common,
             mode='prepare',

@@ -24,7 +24,7 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join('configs', 'quickstart',
-                          'decoupled-solo_r18_fpn_shapes.py')
+                          'decoupled-solo-light_r18_fpn_shapes.py')
 
 
 def parse_args():

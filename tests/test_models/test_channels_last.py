@@ -1,0 +1,88 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""``SOLO(channels_last=True)`` gives the same losses and predictions."""
+import copy
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.registry import init_default_scope
+
+from mmsolo.models.layers.memory_format import convert_to_channels_last
+from .equivalence_utils import make_batch, small_solo_cfg, to_mmsolo
+from .test_equivalence import _loss, _predict, assert_same_predictions
+
+
+def _build(kind, channels_last, state_dict=None, **head_kw):
+    from mmsolo.registry import MODELS
+    init_default_scope('mmsolo')
+    cfg = to_mmsolo(small_solo_cfg(kind, **head_kw))
+    cfg['channels_last'] = channels_last
+    torch.manual_seed(11)
+    model = MODELS.build(ConfigDict(cfg))
+    model.init_weights()
+    if state_dict is None:
+        for name, param in model.mask_head.named_parameters():
+            if name.startswith(('conv_mask_list', 'conv_cls')):
+                if name.endswith('weight'):
+                    nn.init.normal_(param, std=0.3)
+                else:
+                    nn.init.constant_(param, -3.2 if 'cls' in name else 0.)
+    else:
+        model.load_state_dict(state_dict)
+    return model
+
+
+@pytest.mark.parametrize('kind,head_kw', [
+    ('vanilla', {}),
+    ('decoupled', {}),
+    ('light', dict(dcn_cfg=dict(type='DCNv2'))),
+])
+def test_channels_last_matches_contiguous(kind, head_kw):
+    plain = _build(kind, False, **head_kw)
+    fast = _build(kind, True, copy.deepcopy(plain.state_dict()), **head_kw)
+    convs = [
+        m for name, m in fast.named_modules()
+        if type(m) is nn.Conv2d and 'conv_offset' not in name
+    ]
+    assert convs and all(
+        m.weight.is_contiguous(memory_format=torch.channels_last)
+        for m in convs)
+    # loading a state dict keeps the format, and the weights
+    for name, value in plain.state_dict().items():
+        torch.testing.assert_close(fast.state_dict()[name], value)
+
+    batch = make_batch(seed=12, num_gts=(4, 2))
+    plain.train()
+    fast.train()
+    plain_losses, fast_losses = _loss(plain, batch), _loss(fast, batch)
+    for key in plain_losses:
+        torch.testing.assert_close(
+            fast_losses[key], plain_losses[key], rtol=1e-4, atol=1e-6)
+    plain.eval()
+    fast.eval()
+    ref = _predict(plain, make_batch(seed=13, num_gts=(0, 0)))
+    assert all(len(r) > 10 for r in ref)
+    ours = _predict(fast, make_batch(seed=13, num_gts=(0, 0)))
+    assert_same_predictions(ref, ours)
+
+
+def test_deform_conv_keeps_nchw():
+    """mmcv's DCN reads NCHW memory: it must not see NHWC tensors."""
+    from mmcv.ops import ModulatedDeformConv2dPack
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1),
+        ModulatedDeformConv2dPack(8, 8, 3, padding=1)).eval()
+    nn.init.normal_(net[1].conv_offset.weight, std=0.1)
+    x = torch.randn(1, 4, 12, 12)
+    expected = net(x)
+    convert_to_channels_last(net)
+    assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert net[1].weight.is_contiguous()
+    assert net[1].conv_offset.weight.is_contiguous()
+    out = net(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    # converting twice registers one hook only
+    convert_to_channels_last(net)
+    assert len(net[1]._forward_pre_hooks) == 1
