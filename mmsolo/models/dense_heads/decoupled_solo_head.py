@@ -81,7 +81,8 @@ class DecoupledSOLOHead(BaseSOLOHead):
         for outs in mlvl_mask_outs:
             probs = []
             for logits in outs:
-                prob = logits[img_ind:img_ind + 1].sigmoid()
+                # NCHW: each mask below reads one channel of these maps
+                prob = logits[img_ind:img_ind + 1].sigmoid().contiguous()
                 if tuple(prob.shape[-2:]) != tuple(out_size):
                     prob = F.interpolate(prob, size=out_size, mode='bilinear')
                 probs.append(prob)

@@ -83,9 +83,10 @@ class SOLOHead(BaseSOLOHead):
         for img in img_inds.unique().tolist():
             sel = (img_inds == img).nonzero().flatten()
             chosen = cells[sel]
+            # contiguous: one map per row, whatever the memory format
             parts.append(
                 F.conv2d(mask_feat[img:img + 1], conv.weight[chosen],
-                         conv.bias[chosen])[0])
+                         conv.bias[chosen])[0].contiguous())
             order.append(sel)
         return torch.cat(parts)[torch.cat(order).argsort()]
 
