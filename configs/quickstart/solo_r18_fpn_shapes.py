@@ -93,15 +93,16 @@ test_evaluator = val_evaluator
 
 # ============================ Schedule =======================================
 train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+# The cosine decay has no `end`/`T_max`: the runner ends it at the train
+# loop's max_epochs, so a child config (or --cfg-options
+# train_cfg.max_epochs=N) changes the length in one place.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
     dict(
         type='CosineAnnealingLR',
-        T_max=max_epochs,
         eta_min=base_lr * 0.05,
         by_epoch=True,
-        begin=0,
-        end=max_epochs)
+        begin=0)
 ]
 # AdamW trains a randomly initialised network far faster than SGD
 optim_wrapper = dict(

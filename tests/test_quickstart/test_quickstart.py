@@ -82,3 +82,21 @@ def test_custom_dataset_guide_child_config(tmp_path):
         assert dataset.ann_file in ('train.json', 'val.json')
     assert cfg.val_evaluator.ann_file == 'data/my_dataset/val.json'
     assert cfg.test_evaluator.ann_file == 'data/my_dataset/val.json'
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_cosine_decay_ends_with_the_train_loop(name, shapes_data_root,
+                                               tmp_path):
+    """The schedule follows train_cfg.max_epochs, also from --cfg-options."""
+    import mmsolo  # noqa: F401
+    init_default_scope('mmsolo')
+    cfg = _cfg(name, shapes_data_root, tmp_path)
+    for max_epochs in (cfg.train_cfg.max_epochs, 3):
+        cfg.merge_from_dict({'train_cfg.max_epochs': max_epochs})
+        runner = Runner.from_cfg(cfg)
+        runner._train_loop = runner.build_train_loop(runner._train_loop)
+        runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+        cosine = runner.build_param_scheduler(runner.param_schedulers)[1]
+        assert cosine.begin == 0
+        assert cosine.T_max == cosine.end == max_epochs
+        assert cosine.eta_min == pytest.approx(cfg.base_lr * 0.05)
