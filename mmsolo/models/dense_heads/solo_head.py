@@ -83,11 +83,11 @@ class SOLOHead(BaseSOLOHead):
         for img in img_inds.unique().tolist():
             sel = (img_inds == img).nonzero().flatten()
             chosen = cells[sel]
-            # contiguous: one map per row, whatever the memory format
             parts.append(
                 F.conv2d(mask_feat[img:img + 1], conv.weight[chosen],
-                         conv.bias[chosen])[0].contiguous())
+                         conv.bias[chosen])[0])
             order.append(sel)
+        # cat: one contiguous (K, h, w) block whatever the memory format
         return torch.cat(parts)[torch.cat(order).argsort()]
 
     def mask_preds_for_loss(self, outs: Tuple[Tensor], level: int,
