@@ -10,7 +10,8 @@ from mmengine.registry import init_default_scope
 
 from mmsolo.models.layers.memory_format import convert_to_channels_last
 from .equivalence_utils import make_batch, small_solo_cfg, to_mmsolo
-from .test_equivalence import _loss, _predict, assert_same_predictions
+from .test_equivalence import (_loss, _predict, assert_same_losses,
+                               assert_same_predictions)
 
 
 def _build(kind, channels_last, state_dict=None, **head_kw):
@@ -55,10 +56,8 @@ def test_channels_last_matches_contiguous(kind, head_kw):
     batch = make_batch(seed=12, num_gts=(4, 2))
     plain.train()
     fast.train()
-    plain_losses, fast_losses = _loss(plain, batch), _loss(fast, batch)
-    for key in plain_losses:
-        torch.testing.assert_close(
-            fast_losses[key], plain_losses[key], rtol=1e-4, atol=1e-6)
+    assert_same_losses(
+        _loss(fast, batch), _loss(plain, batch), rtol=1e-4, atol=1e-6)
     plain.eval()
     fast.eval()
     ref = _predict(plain, make_batch(seed=13, num_gts=(0, 0)))

@@ -24,6 +24,12 @@ def _predict(model, batch):
         ]
 
 
+def assert_same_losses(ours, ref, rtol=1e-5, atol=1e-7):
+    """Every loss of ``ref`` has the same value in ``ours``."""
+    for key, value in ref.items():
+        torch.testing.assert_close(ours[key], value, rtol=rtol, atol=atol)
+
+
 def assert_same_predictions(ref_results, our_results, check_boxes=False):
     for ref, ours in zip(ref_results, our_results):
         assert len(ref) == len(ours)
@@ -99,10 +105,7 @@ def test_lazy_mask_conv_equals_full_mask_conv():
     batch = make_batch(seed=6, num_gts=(4, 3))
     lazy.train()
     full.train()
-    lazy_losses, full_losses = _loss(lazy, batch), _loss(full, batch)
-    for key in full_losses:
-        torch.testing.assert_close(
-            lazy_losses[key], full_losses[key], rtol=1e-5, atol=1e-7)
+    assert_same_losses(_loss(lazy, batch), _loss(full, batch))
     lazy.eval()
     full.eval()
     assert_same_predictions(_predict(full, batch), _predict(lazy, batch))
