@@ -94,14 +94,21 @@ def main() -> None:
     # enable automatic-mixed-precision training
     if args.amp is True:
         import torch
-        if not torch.cuda.is_available():
-            # mmengine's AmpOptimWrapper would fail with a bare assertion
-            raise SystemExit(
-                '--amp needs a CUDA GPU (mmengine\'s AmpOptimWrapper uses '
-                'float16 with loss scaling); no GPU is visible here, so '
-                'train without --amp.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:
+            # mmengine's AmpOptimWrapper needs CUDA (float16 + loss scaling);
+            # on a CPU, mixed precision means bfloat16 autocast.
+            from mmsolo.engine import cpu_supports_bf16
+            if not cpu_supports_bf16():
+                raise SystemExit(
+                    '--amp without a CUDA GPU trains with bfloat16 autocast '
+                    'on the CPU, and this CPU has no native bfloat16 '
+                    '(AVX512-BF16 or AMX), where it is slower than float32: '
+                    'train without --amp.')
+            cfg.optim_wrapper.type = 'BF16OptimWrapper'
+            print('--amp on a CPU: bfloat16 autocast (BF16OptimWrapper)')
 
     # enable automatically scaling LR
     if args.auto_scale_lr:

@@ -1,12 +1,21 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 # Quick start with the Decoupled-Light head (the authors' light model): one
-# mask tower shared by the X and Y outputs. It learns as fast per iteration as
-# decoupled-solo_r18_fpn_shapes.py on the shapes set and each iteration is
-# about 20 % cheaper on a CPU, so the main job trains it for more epochs.
+# mask tower shared by the X and Y outputs, here with 2 convs per tower and
+# 48 channels in the FPN and the head. On the shapes set this learned more per
+# minute on a CPU than deeper or wider heads (configs/quickstart/README.md),
+# so the main job trains it for more epochs in the same time.
 _base_ = './decoupled-solo_r18_fpn_shapes.py'
 
-max_epochs = 15  # of 2000 generated images: 3750 iterations
-model = dict(mask_head=dict(type='DecoupledSOLOLightHead', dcn_cfg=None))
+max_epochs = 23  # of 2000 generated images: 5750 iterations
+feat_channels = 48
+model = dict(
+    neck=dict(out_channels=feat_channels),
+    mask_head=dict(
+        type='DecoupledSOLOLightHead',
+        in_channels=feat_channels,
+        feat_channels=feat_channels,
+        stacked_convs=2,
+        dcn_cfg=None))
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 default_hooks = dict(checkpoint=dict(interval=max_epochs))

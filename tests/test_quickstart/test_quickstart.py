@@ -97,6 +97,9 @@ def test_cosine_decay_ends_with_the_train_loop(name, shapes_data_root,
         runner._train_loop = runner.build_train_loop(runner._train_loop)
         runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
         cosine = runner.build_param_scheduler(runner.param_schedulers)[1]
+        # updated every iteration, over the whole train loop
+        iters = max_epochs * len(runner.train_dataloader)
+        assert not cosine.by_epoch
         assert cosine.begin == 0
-        assert cosine.T_max == cosine.end == max_epochs
+        assert cosine.T_max == cosine.end == iters
         assert cosine.eta_min == pytest.approx(cfg.base_lr * 0.05)

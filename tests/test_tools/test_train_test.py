@@ -228,8 +228,24 @@ def test_resume_continues_training(trained, shapes_data_root):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only run')
-def test_amp_without_gpu_says_why(tmp_path):
-    proc = run_tool([TRAIN, TINY_CFG, '--amp'], str(tmp_path), check=False)
-    assert proc.returncode != 0
-    assert '--amp needs a CUDA GPU' in proc.stdout
+def test_amp_on_cpu_trains_in_bfloat16_or_says_why(tmp_path,
+                                                   shapes_data_root):
+    from mmsolo.engine import cpu_supports_bf16
+    proc = run_tool(
+        [TRAIN, TINY_CFG, '--amp', '--cfg-options', 'train_cfg.val_interval=5'
+         ] + data_options(shapes_data_root),
+        str(tmp_path),
+        check=False)
     assert 'Traceback' not in proc.stdout
+    if not cpu_supports_bf16():
+        assert proc.returncode != 0
+        assert 'no native bfloat16' in proc.stdout
+        return
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert 'bfloat16 autocast (BF16OptimWrapper)' in proc.stdout
+    work_dir = osp.join(str(tmp_path), 'work_dirs', WORK_NAME)
+    log = read_logs(work_dir)
+    assert "type='BF16OptimWrapper'" in log  # the config the runner used
+    assert f'Iter(train) [{MAX_ITERS}/{MAX_ITERS}]' in log
+    ckpt = load_ckpt(osp.join(work_dir, f'iter_{MAX_ITERS}.pth'))
+    assert all(v.dtype != torch.bfloat16 for v in ckpt['state_dict'].values())

@@ -391,6 +391,12 @@ class BaseSOLOHead(BaseMaskHead):
         Returns:
             dict[str, Tensor]: ``loss_mask`` and ``loss_cls``.
         """
+        # Losses in float32, also under bfloat16 autocast (BF16OptimWrapper);
+        # a no-op for float32 outputs.
+        mlvl_mask_outs = [
+            tuple(t.float() for t in outs) for outs in mlvl_mask_outs
+        ]
+        mlvl_cls_preds = [p.float() for p in mlvl_cls_preds]
         featmap_sizes = [self.mask_feat_size(o) for o in mlvl_mask_outs]
         targets = [
             self.assigner.assign(gt, featmap_sizes)

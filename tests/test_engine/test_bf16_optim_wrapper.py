@@ -1,0 +1,76 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""``BF16OptimWrapper``: bfloat16 autocast in training, float32 losses."""
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.registry import init_default_scope
+
+from mmsolo.engine import BF16OptimWrapper
+from tests.test_models.equivalence_utils import (make_batch, small_solo_cfg,
+                                                 to_mmsolo)
+from tests.test_models.test_equivalence import _loss
+
+
+def _wrapper(model, **kwargs):
+    from mmsolo.registry import OPTIM_WRAPPERS
+    init_default_scope('mmsolo')
+    return OPTIM_WRAPPERS.build(
+        dict(
+            type='BF16OptimWrapper',
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            **kwargs))
+
+
+def test_autocast_only_inside_the_context():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2))
+    wrapper = _wrapper(model)
+    assert isinstance(wrapper, BF16OptimWrapper)
+    x = torch.randn(2, 3, 8, 8)
+    with wrapper.optim_context(model):
+        out = model(x)
+    assert out.dtype == torch.bfloat16
+    assert model(x).dtype == torch.float32
+
+    before = [p.detach().clone() for p in model.parameters()]
+    wrapper.update_params(out.float().square().mean())
+    for p, old in zip(model.parameters(), before):
+        assert p.dtype == torch.float32
+        assert p.grad is None or p.grad.dtype == torch.float32
+        assert not torch.equal(p.detach(), old)
+
+
+@pytest.mark.parametrize('only_if_native', [True, False])
+def test_without_native_bf16(monkeypatch, only_if_native):
+    from mmsolo.engine.optim_wrappers import bf16_optim_wrapper
+    monkeypatch.setattr(bf16_optim_wrapper, 'native_bf16', lambda _: False)
+    model = nn.Conv2d(3, 4, 3)
+    wrapper = _wrapper(model, only_if_native=only_if_native)
+    with wrapper.optim_context(model):
+        out = model(torch.randn(1, 3, 8, 8))
+    # float32 where bfloat16 would be emulated, unless forced
+    assert out.dtype == (
+        torch.float32 if only_if_native else torch.bfloat16)
+
+
+def test_rejects_unknown_device_type():
+    with pytest.raises(ValueError, match='device_type'):
+        _wrapper(nn.Linear(2, 2), device_type='tpu')
+
+
+@pytest.mark.parametrize('kind', ['vanilla', 'decoupled', 'light'])
+def test_solo_losses_are_float32_and_close(kind):
+    from mmsolo.registry import MODELS
+    init_default_scope('mmsolo')
+    torch.manual_seed(3)
+    model = MODELS.build(ConfigDict(to_mmsolo(small_solo_cfg(kind))))
+    model.init_weights()
+    model.train()
+    batch = make_batch(seed=4, num_gts=(3, 2))
+    ref = _loss(model, batch)
+    with _wrapper(model).optim_context(model):
+        mixed = _loss(model, batch)
+    for key, value in ref.items():
+        assert mixed[key].dtype == torch.float32, key
+        # bfloat16 convolutions: about 3 significant digits
+        torch.testing.assert_close(mixed[key], value, rtol=5e-2, atol=1e-3)
