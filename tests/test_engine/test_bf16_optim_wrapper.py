@@ -49,8 +49,7 @@ def test_without_native_bf16(monkeypatch, only_if_native):
     with wrapper.optim_context(model):
         out = model(torch.randn(1, 3, 8, 8))
     # float32 where bfloat16 would be emulated, unless forced
-    assert out.dtype == (
-        torch.float32 if only_if_native else torch.bfloat16)
+    assert out.dtype == (torch.float32 if only_if_native else torch.bfloat16)
 
 
 def test_rejects_unknown_device_type():

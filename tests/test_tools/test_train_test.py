@@ -228,12 +228,13 @@ def test_resume_continues_training(trained, shapes_data_root):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a CPU-only run')
-def test_amp_on_cpu_trains_in_bfloat16_or_says_why(tmp_path,
-                                                   shapes_data_root):
+def test_amp_on_cpu_trains_in_bfloat16_or_says_why(tmp_path, shapes_data_root):
     from mmsolo.engine import cpu_supports_bf16
     proc = run_tool(
-        [TRAIN, TINY_CFG, '--amp', '--cfg-options', 'train_cfg.val_interval=5'
-         ] + data_options(shapes_data_root),
+        [
+            TRAIN, TINY_CFG, '--amp', '--cfg-options',
+            'train_cfg.val_interval=5'
+        ] + data_options(shapes_data_root),
         str(tmp_path),
         check=False)
     assert 'Traceback' not in proc.stdout

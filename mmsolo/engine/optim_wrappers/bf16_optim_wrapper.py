@@ -76,8 +76,7 @@ class BF16OptimWrapper(OptimWrapper):
 
     def _autocast_enabled(self, device_type: str) -> bool:
         if self._enabled is None:
-            self._enabled = not self.only_if_native or native_bf16(
-                device_type)
+            self._enabled = not self.only_if_native or native_bf16(device_type)
             if not self._enabled:
                 print_log(
                     f'BF16OptimWrapper: this {device_type} has no native '
@@ -101,7 +100,6 @@ class BF16OptimWrapper(OptimWrapper):
             device_type = 'cpu' if param is None else param.device.type
         enabled = self._autocast_enabled(device_type)
         with super().optim_context(model), torch.autocast(
-                device_type=device_type,
-                dtype=torch.bfloat16,
+                device_type=device_type, dtype=torch.bfloat16,
                 enabled=enabled):
             yield
