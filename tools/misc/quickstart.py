@@ -39,7 +39,11 @@ def parse_args():
     parser.add_argument(
         '--num-vis', type=int, default=8, help='val images to draw')
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[], help='passed to train.py')
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='passed to train.py; the test and the pictures use the config '
+        'as trained (with these options)')
     return parser.parse_args()
 
 
@@ -121,12 +125,18 @@ def main():
     train_time = time.time() - train_start
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
+    # The config as trained, --cfg-options applied (the runner dumps it into
+    # the work dir): the test and the pictures must build the same model.
+    trained_config = osp.join(work_dir, osp.basename(args.config))
+    if not osp.isfile(trained_config):
+        raise SystemExit(f'[quickstart] {trained_config} is missing: '
+                         'tools/train.py did not finish writing the work dir')
 
     # 3. evaluate
     test_dir = osp.join(work_dir, 'test')
     run([
-        py, 'tools/test.py', args.config, checkpoint, '--work-dir', test_dir,
-        '--out',
+        py, 'tools/test.py', trained_config, checkpoint, '--work-dir',
+        test_dir, '--out',
         osp.join(test_dir, 'results.pkl'), '--cfg-options'
     ] + data_opts)
     test_json = latest_json(osp.join(test_dir, '*', '*.json'))
@@ -144,7 +154,7 @@ def main():
             os.symlink(src, dst)
     vis_dir = osp.join(work_dir, 'predictions')
     run([
-        py, 'demo/image_demo.py', vis_inputs, args.config, '--weights',
+        py, 'demo/image_demo.py', vis_inputs, trained_config, '--weights',
         checkpoint, '--out-dir', vis_dir, '--device', 'cpu'
     ])
     train_scalars = latest_json(
