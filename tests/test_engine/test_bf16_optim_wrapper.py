@@ -52,6 +52,21 @@ def test_without_native_bf16(monkeypatch, only_if_native):
     assert out.dtype == (torch.float32 if only_if_native else torch.bfloat16)
 
 
+@pytest.mark.parametrize(
+    'flags,native',
+    [
+        ({'sse2', 'avx2', 'avx512f', 'avx512bw'}, False),  # emulated bfloat16
+        ({'sse2', 'avx512f', 'avx512_bf16'}, True),
+        ({'sse2', 'amx_bf16'}, True),
+    ])
+def test_cpu_bf16_check_reads_x86_flags(monkeypatch, flags, native):
+    from mmsolo.engine.optim_wrappers import bf16_optim_wrapper
+    monkeypatch.setattr(bf16_optim_wrapper, '_cpu_flags',
+                        lambda: frozenset(flags))
+    assert bf16_optim_wrapper.cpu_supports_bf16() is native
+    assert bf16_optim_wrapper.native_bf16('cpu') is native
+
+
 def test_rejects_unknown_device_type():
     with pytest.raises(ValueError, match='device_type'):
         _wrapper(nn.Linear(2, 2), device_type='tpu')

@@ -1,7 +1,8 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """Mixed precision with ``bfloat16`` autocast, on CPUs as well as GPUs."""
 from contextlib import contextmanager
-from typing import Optional
+from functools import lru_cache
+from typing import FrozenSet, Optional
 
 import torch
 import torch.nn as nn
@@ -19,12 +20,31 @@ def native_bf16(device_type: str) -> bool:
     return cpu_supports_bf16()
 
 
+@lru_cache(maxsize=1)
+def _cpu_flags() -> Optional[FrozenSet[str]]:
+    """The x86 CPU flags from ``/proc/cpuinfo``; None where unavailable."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return frozenset(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
 def cpu_supports_bf16() -> bool:
     """Whether this CPU computes ``bfloat16`` convolutions natively.
 
-    oneDNN emulates ``bfloat16`` on CPUs without AVX512-BF16 / AMX, which is
-    slower than ``float32``; mixed precision only pays off where it is native.
+    oneDNN emulates ``bfloat16`` on x86 CPUs without AVX512-BF16 or AMX, which
+    is slower than ``float32``; mixed precision only pays off where it is
+    native. On x86 Linux this reads the CPU flags (PyTorch's own check,
+    ``torch.ops.mkldnn._is_mkldnn_bf16_supported``, also accepts AVX512 CPUs
+    that only emulate ``bfloat16``); elsewhere it asks PyTorch.
     """
+    flags = _cpu_flags()
+    if flags is not None and 'sse2' in flags:  # x86
+        return bool(flags & {'avx512_bf16', 'amx_bf16'})
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # pragma: no cover
