@@ -1,5 +1,6 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """Mixed precision with ``bfloat16`` autocast, on CPUs as well as GPUs."""
+import logging
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import FrozenSet, Optional
@@ -104,7 +105,7 @@ class BF16OptimWrapper(OptimWrapper):
                     'training in float32 (only_if_native=False forces '
                     'bfloat16).',
                     logger='current',
-                    level=30)
+                    level=logging.WARNING)
         return self._enabled
 
     @contextmanager
