@@ -83,7 +83,8 @@ def small_solo_cfg(kind='vanilla', num_classes=4, channels=32, **head_kw):
 def to_mmdet(cfg):
     """mmdet's version of a config: everything in mmdet's scope."""
     cfg = copy.deepcopy(cfg)
-    for key in ('lazy_mask_conv', 'nms_type', 'iou_thr', 'with_cp'):
+    for key in ('lazy_mask_conv', 'nms_type', 'iou_thr', 'with_cp',
+                'mask_upsample', 'soft_mask_targets'):
         cfg['mask_head'].pop(key, None)
         cfg['test_cfg'].pop(key, None)
     return cfg

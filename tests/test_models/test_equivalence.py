@@ -96,10 +96,16 @@ def test_boxes_are_tight_boxes_of_masks():
             torch.testing.assert_close(box, expected)
 
 
-def test_lazy_mask_conv_equals_full_mask_conv():
-    _, lazy = build_pair('vanilla', seed=5, cls_bias=-3.2)
+@pytest.mark.parametrize('mask_upsample', [2, 4])
+def test_lazy_mask_conv_equals_full_mask_conv(mask_upsample):
+    _, lazy = build_pair(
+        'vanilla', seed=5, cls_bias=-3.2, mask_upsample=mask_upsample)
     _, full = build_pair(
-        'vanilla', seed=5, cls_bias=-3.2, lazy_mask_conv=False)
+        'vanilla',
+        seed=5,
+        cls_bias=-3.2,
+        lazy_mask_conv=False,
+        mask_upsample=mask_upsample)
     full.load_state_dict(lazy.state_dict())
     assert lazy.mask_head.lazy_mask_conv and not full.mask_head.lazy_mask_conv
     batch = make_batch(seed=6, num_gts=(4, 3))

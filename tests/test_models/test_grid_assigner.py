@@ -124,3 +124,49 @@ def test_center_of_mass_and_rescale_match_reference():
     ref = np.stack(
         [mmcv.imrescale(m.astype(np.uint8), 1 / 4) for m in odd.numpy()])
     assert np.array_equal(rescale_masks(odd, 4).numpy(), ref)
+
+
+def test_soft_rescale_gives_area_fractions():
+    masks = torch.zeros(1, 8, 8, dtype=torch.bool)
+    masks[0, :, :6] = True  # 6 of the 8 columns
+    soft = rescale_masks(masks, 4, soft=True)
+    assert soft.dtype == torch.float32
+    torch.testing.assert_close(soft[0], torch.tensor([[1., .5], [1., .5]]))
+    rng = np.random.default_rng(1)
+    masks = torch.from_numpy(rng.random((3, 64, 96)) < 0.3)
+    # area fractions keep the area; halving is where bilinear + threshold
+    # (the binary targets) samples the same 2x2 means
+    soft = rescale_masks(masks, 4, soft=True)
+    torch.testing.assert_close(
+        soft.sum((1, 2)) * 16,
+        masks.sum((1, 2)).float())
+    half = rescale_masks(masks, 2, soft=True)
+    assert torch.equal((half >= 0.5).to(torch.uint8), rescale_masks(masks, 2))
+    assert rescale_masks(masks[:0], 4, soft=True).shape == (0, 16, 24)
+
+
+@pytest.mark.parametrize('mask_upsample', [2, 4])
+def test_soft_targets_and_mask_stride(mask_upsample):
+    masks = np.zeros((1, 64, 64), np.uint8)
+    masks[0, 17:43, 21:39] = 1
+    size = 64 * mask_upsample // 8  # stride 8: masks at 8 / mask_upsample
+    binary = _assigner(mask_upsample=mask_upsample).assign(
+        _gt(masks, [2]), [(size, size)])[0]
+    soft = _assigner(
+        mask_upsample=mask_upsample,
+        soft_mask_targets=True).assign(_gt(masks, [2]), [(size, size)])[0]
+    assert torch.equal(soft.pos_inds, binary.pos_inds)
+    assert torch.equal(soft.labels, binary.labels)
+    assert binary.mask_targets.dtype == torch.uint8
+    assert soft.mask_targets.dtype == torch.float32
+    assert soft.mask_targets.shape == binary.mask_targets.shape == (len(
+        binary.pos_inds), size, size)
+    stride = 8 / mask_upsample
+    expected = rescale_masks(torch.from_numpy(masks), stride, soft=True)
+    for target in soft.mask_targets:
+        torch.testing.assert_close(target, expected[0])
+    # the boundary falls inside mask pixels: fractions strictly inside (0, 1)
+    assert ((soft.mask_targets > 0) & (soft.mask_targets < 1)).any()
+    empty = _assigner(soft_mask_targets=True).assign(
+        _gt(np.zeros((0, 64, 64)), []), [(16, 16)])[0]
+    assert empty.mask_targets.dtype == torch.float32

@@ -255,3 +255,53 @@ def test_masks_to_boxes_matches_mmdet():
     masks[0] = False
     masks[1, 16, 22] = True
     torch.testing.assert_close(masks_to_boxes(masks), mask2bbox(masks))
+
+
+@pytest.mark.parametrize('kind', HEADS)
+def test_mask_upsample_gives_finer_masks(kind):
+    paper = build_head(kind)
+    fine = build_head(kind, mask_upsample=4, soft_mask_targets=True)
+    fine.load_state_dict(paper.state_dict())
+    outs, fine_outs = paper(feats()), fine(feats())
+    # the same network outputs, masks at twice the resolution
+    for a, b in zip(outs[0], fine_outs[0]):
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x, y)
+        h, w = paper.mask_feat_size(a)
+        assert fine.mask_feat_size(b) == (2 * h, 2 * w)
+    img_inds, cells = torch.tensor([0, 1, 1]), torch.tensor([0, 5, 9])
+    coarse = paper.mask_preds_for_loss(outs[0][0], 0, img_inds, cells)
+    finer = fine.mask_preds_for_loss(fine_outs[0][0], 0, img_inds, cells)
+    assert finer.shape[-2:] == (32, 32) and coarse.shape[-2:] == (16, 16)
+    # the finer masks are the coarse ones' logits up-sampled: averaging
+    # them back gives nearly the coarse masks
+    pooled = torch.nn.functional.avg_pool2d(finer[:, None], 2)[:, 0]
+    if kind == 'SOLOHead':  # logits: compare probabilities
+        coarse, pooled = coarse.sigmoid(), torch.nn.functional.avg_pool2d(
+            finer.sigmoid()[:, None], 2)[:, 0]
+    assert (pooled - coarse).abs().max() < 0.1
+    losses = fine.loss_by_feat(
+        *fine_outs, [gt_instances(3), gt_instances(1)], metas())
+    assert losses['loss_mask'] > 0 and torch.isfinite(losses['loss_mask'])
+    sum(losses.values()).backward()
+    assert all(p.grad is not None for p in fine.parameters())
+
+    for head in (paper, fine):
+        for name, p in head.named_parameters():
+            if name.startswith(('conv_mask_list', 'conv_cls')):
+                torch.nn.init.normal_(p, std=0.5, generator=None)
+    fine.load_state_dict(paper.state_dict())
+    paper.eval()
+    fine.eval()
+    with torch.no_grad():
+        res = fine.predict_by_feat(*fine(feats()), batch_img_metas=metas())
+        ref = paper.predict_by_feat(*paper(feats()), batch_img_metas=metas())
+    assert sum(len(r) for r in res) > 0
+    for r, p in zip(res, ref):
+        assert r.masks.shape[-2:] == p.masks.shape[-2:] == (64, 64)
+
+
+def test_bad_mask_upsample():
+    for bad in (1, 3):
+        with pytest.raises(ValueError, match='mask_upsample'):
+            build_head(mask_upsample=bad)

@@ -114,6 +114,18 @@ class BaseSOLOHead(BaseMaskHead):
             more than one level, the first is down-sampled by 2 and the last
             up-sampled to the size of the one before, as in the paper's
             re-scaled strides (8, 8, 16, 32, 32) from P2-P6.
+        soft_mask_targets (bool): Train the masks against the fraction of
+            each mask pixel that the instance covers instead of binary
+            masks at the mask resolution (see :class:`SOLOGridAssigner`).
+            Keeps the sub-pixel position of the boundaries, which matters
+            when objects are only a few mask pixels across (small inputs).
+        mask_upsample (int): A level's masks have stride
+            ``stride / mask_upsample``. The mask towers' outputs are
+            up-sampled by 2 (bilinear) before the mask output convs, as in
+            the paper (``mask_upsample=2``); larger even factors up-sample
+            the mask logits further (bilinear), which costs next to nothing
+            and lets the masks of objects only a few feature pixels across
+            follow their boundaries more closely (small inputs).
         with_cp (bool): Recompute the mask towers in the backward pass
             instead of keeping their activations (gradient checkpointing):
             the same results with much less training memory, for some extra
@@ -146,6 +158,8 @@ class BaseSOLOHead(BaseMaskHead):
         num_coord_convs: int = 1,
         cls_align: str = 'interp',
         level_indices: Optional[Sequence[int]] = None,
+        soft_mask_targets: bool = False,
+        mask_upsample: int = 2,
         with_cp: bool = False,
         loss_mask: ConfigType = dict(
             type='DiceLoss', use_sigmoid=True, loss_weight=3.0),
@@ -185,6 +199,10 @@ class BaseSOLOHead(BaseMaskHead):
         self.num_coord_convs = num_coord_convs
         self.cls_align = cls_align
         self.with_cp = with_cp
+        if mask_upsample < 2 or mask_upsample % 2:
+            raise ValueError('mask_upsample must be an even number >= 2, '
+                             f'got {mask_upsample}')
+        self.mask_upsample = mask_upsample
         self.level_indices = (
             list(level_indices) if level_indices is not None else None)
         if self.level_indices is not None and \
@@ -194,7 +212,8 @@ class BaseSOLOHead(BaseMaskHead):
                              f'{self.level_indices}')
         self.assigner = SOLOGridAssigner(num_classes, self.scale_ranges,
                                          self.strides, self.num_grids,
-                                         pos_scale)
+                                         pos_scale, soft_mask_targets,
+                                         mask_upsample)
         self.loss_mask = MODELS.build(loss_mask)
         self.loss_cls = MODELS.build(loss_cls)
         self.norm_cfg = norm_cfg
@@ -305,6 +324,26 @@ class BaseSOLOHead(BaseMaskHead):
             feat = run(feat)
         return F.interpolate(feat, scale_factor=2, mode='bilinear')
 
+    def upsample_logits(self, logits: Tensor) -> Tensor:
+        """Bring mask logits from stride ``stride / 2`` to the masks' stride.
+
+        The heads' outputs stay at the paper's resolution; only the logits of
+        chosen cells (positives, candidates) are up-sampled, in the loss and
+        at test time.
+
+        Args:
+            logits (Tensor): (K, h, w) logits of the output convs.
+
+        Returns:
+            Tensor: The logits up-sampled by ``mask_upsample / 2``.
+        """
+        if self.mask_upsample == 2:
+            return logits
+        return F.interpolate(
+            logits[:, None],
+            scale_factor=self.mask_upsample // 2,
+            mode='bilinear')[:, 0]
+
     def forward_cls_level(self, feat: Tensor, level: int) -> Tensor:
         """Category logits of one level, (N, num_classes, S, S)."""
         for j, conv in enumerate(self.cls_convs):
@@ -368,10 +407,11 @@ class BaseSOLOHead(BaseMaskHead):
         """
         return sum(t.sum() for outs in mlvl_mask_outs for t in outs) * 0.
 
-    @staticmethod
-    def mask_feat_size(outs: Tuple[Tensor]) -> Tuple[int, int]:
-        """(h, w) of a level's mask predictions."""
-        return tuple(outs[0].shape[-2:])
+    def mask_feat_size(self, outs: Tuple[Tensor]) -> Tuple[int, int]:
+        """(h, w) of a level's mask predictions (after up-sampling)."""
+        h, w = outs[0].shape[-2:]
+        scale = self.mask_upsample // 2
+        return h * scale, w * scale
 
     def loss_by_feat(self, mlvl_mask_outs: List[Tuple[Tensor]],
                      mlvl_cls_preds: List[Tensor],
@@ -531,9 +571,9 @@ class BaseSOLOHead(BaseMaskHead):
         out_shape = tuple(img_meta['ori_shape'][:2]) if rescale \
             else (img_h, img_w)
         feat_size = self.mask_feat_size(mlvl_mask_outs[0])
-        stride0 = self.strides[0] / 2
-        upsampled_size = (int(feat_size[0] * stride0),
-                          int(feat_size[1] * stride0))
+        mask_stride0 = self.assigner.mask_strides[0]
+        upsampled_size = (int(feat_size[0] * mask_stride0),
+                          int(feat_size[1] * mask_stride0))
         chunk = max(1, cfg.nms_pre if cfg.nms_pre > 0 else 500)
         mlvl_mask_outs, img_ind = self.prepare_predict(mlvl_mask_outs, img_ind,
                                                        feat_size)
@@ -567,8 +607,11 @@ class BaseSOLOHead(BaseMaskHead):
             return self.cell_masks(mlvl_mask_outs, img_ind, chosen, feat_size)
 
         levels, _ = self._cell_levels(cells)
-        cell_strides = cls_scores.new_tensor(self.strides)[levels]
-        keep = (areas > cell_strides)[inverse]
+        # the reference's filter (area above the level's stride, in pixels
+        # of stride-4 masks) at the resolution of the masks here
+        min_areas = cls_scores.new_tensor(
+            self.strides)[levels] * (2 / self.mask_upsample)**2
+        keep = (areas > min_areas)[inverse]
         if not keep.any():
             return self._empty_result(cls_scores, out_shape)
         cand_cells, cand_labels = cand_cells[keep], cand_labels[keep]

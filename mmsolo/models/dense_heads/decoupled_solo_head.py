@@ -67,8 +67,8 @@ class DecoupledSOLOHead(BaseSOLOHead):
                             img_inds: Tensor, cells: Tensor) -> Tensor:
         rows, cols = self._rows_cols(cells, level)
         pred_x, pred_y = outs
-        return pred_y[img_inds, rows].sigmoid() * \
-            pred_x[img_inds, cols].sigmoid()
+        return self.upsample_logits(pred_y[img_inds, rows]).sigmoid() * \
+            self.upsample_logits(pred_x[img_inds, cols]).sigmoid()
 
     def prepare_predict(self, mlvl_mask_outs: List[Tuple[Tensor]],
                         img_ind: int, out_size: Tuple[int, int]) -> tuple:
@@ -82,7 +82,8 @@ class DecoupledSOLOHead(BaseSOLOHead):
             probs = []
             for logits in outs:
                 # NCHW: each mask below reads one channel of these maps
-                prob = logits[img_ind:img_ind + 1].sigmoid().contiguous()
+                prob = self.upsample_logits(
+                    logits[img_ind].contiguous()).sigmoid()[None]
                 if tuple(prob.shape[-2:]) != tuple(out_size):
                     prob = F.interpolate(prob, size=out_size, mode='bilinear')
                 probs.append(prob)

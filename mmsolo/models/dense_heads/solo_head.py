@@ -69,15 +69,14 @@ class SOLOHead(BaseSOLOHead):
             cells (Tensor): Level-local cell index of each pair, (K,).
 
         Returns:
-            Tensor: (K, h, w) logits.
+            Tensor: (K, h, w) logits at the masks' resolution.
         """
         if not self.lazy_mask_conv:
-            return outs[0][img_inds, cells]
+            return self.upsample_logits(outs[0][img_inds, cells])
         mask_feat = outs[0]
         conv = self.conv_mask_list[level]
-        logits = mask_feat.new_empty((len(cells), *mask_feat.shape[-2:]))
         if len(cells) == 0:
-            return logits
+            return mask_feat.new_empty((0, *self.mask_feat_size(outs)))
         parts: List[Tensor] = []
         order: List[Tensor] = []
         for img in img_inds.unique().tolist():
@@ -88,7 +87,8 @@ class SOLOHead(BaseSOLOHead):
                          conv.bias[chosen])[0])
             order.append(sel)
         # cat: one contiguous (K, h, w) block whatever the memory format
-        return torch.cat(parts)[torch.cat(order).argsort()]
+        return self.upsample_logits(
+            torch.cat(parts)[torch.cat(order).argsort()])
 
     def mask_preds_for_loss(self, outs: Tuple[Tensor], level: int,
                             img_inds: Tensor, cells: Tensor) -> Tensor:

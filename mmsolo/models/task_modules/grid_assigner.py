@@ -60,7 +60,9 @@ def center_of_mass(masks: Tensor, eps: float = 1e-6) -> Tuple[Tensor, Tensor]:
     return sum_h / normalizer, sum_w / normalizer
 
 
-def rescale_masks(masks: Tensor, out_stride: float) -> Tensor:
+def rescale_masks(masks: Tensor,
+                  out_stride: float,
+                  soft: bool = False) -> Tensor:
     """Downscale binary masks by ``1 / out_stride``, like ``mmcv.imrescale``.
 
     The output size is ``round(H / out_stride)`` x ``round(W / out_stride)``
@@ -70,15 +72,26 @@ def rescale_masks(masks: Tensor, out_stride: float) -> Tensor:
     fixed-point resize gives, so it runs on the masks' device; otherwise it
     falls back to ``mmcv.imrescale`` to stay bit-identical.
 
+    With ``soft=True`` each output pixel is instead the fraction of its
+    area that the mask covers (area interpolation): the targets keep where
+    the boundary lies inside a pixel, which binary targets round away.
+
     Args:
         masks (Tensor): Shape (N, H, W), bool or uint8.
         out_stride (float): The downscaling factor.
+        soft (bool): Return area fractions instead of binary masks.
 
     Returns:
-        Tensor: uint8 masks of shape (N, h, w).
+        Tensor: uint8 masks (float32 area fractions when ``soft``) of shape
+        (N, h, w).
     """
     n, h, w = masks.shape
     out_h, out_w = int(h / out_stride + 0.5), int(w / out_stride + 0.5)
+    if soft:
+        if n == 0:
+            return masks.new_zeros((0, out_h, out_w), dtype=torch.float32)
+        return F.interpolate(
+            masks[:, None].float(), size=(out_h, out_w), mode='area')[:, 0]
     if n == 0:
         return masks.new_zeros((0, out_h, out_w), dtype=torch.uint8)
     if float(out_stride).is_integer() and h % out_stride == 0 \
@@ -106,6 +119,11 @@ class SOLOGridAssigner:
             predictions of a level have stride ``stride / 2``.
         num_grids (Sequence[int]): Grid size S per level.
         pos_scale (float): The centre-region factor epsilon (0.2).
+        mask_upsample (int): Mask predictions of a level have stride
+            ``stride / mask_upsample`` (2 in SOLO).
+        soft_mask_targets (bool): Mask targets are the area fractions that
+            the instance covers of each mask pixel (float32) instead of
+            binary masks (the reference implementations).
     """
 
     def __init__(self,
@@ -113,7 +131,9 @@ class SOLOGridAssigner:
                  scale_ranges: Sequence[tuple],
                  strides: Sequence[int],
                  num_grids: Sequence[int],
-                 pos_scale: float = 0.2) -> None:
+                 pos_scale: float = 0.2,
+                 soft_mask_targets: bool = False,
+                 mask_upsample: int = 2) -> None:
         if not len(scale_ranges) == len(strides) == len(num_grids):
             raise ValueError(
                 'scale_ranges, strides and num_grids must have one entry per '
@@ -124,6 +144,10 @@ class SOLOGridAssigner:
         self.strides = list(strides)
         self.num_grids = list(num_grids)
         self.pos_scale = pos_scale
+        self.soft_mask_targets = soft_mask_targets
+        self.mask_strides = [s / mask_upsample for s in self.strides]
+        self.target_dtype = torch.float32 if soft_mask_targets \
+            else torch.uint8
 
     def cell_ranges(self, centers: Tuple[Tensor, Tensor],
                     half_sizes: Tuple[Tensor, Tensor], num_grid: int,
@@ -181,7 +205,7 @@ class SOLOGridAssigner:
         masks = masks.to(device=device, dtype=torch.bool)
         num_gts = len(labels_all)
 
-        first_stride = self.strides[0] / 2
+        first_stride = self.mask_strides[0]
         img_size = (int(featmap_sizes[0][0] * first_stride),
                     int(featmap_sizes[0][1] * first_stride))
         if num_gts:
@@ -193,17 +217,17 @@ class SOLOGridAssigner:
             half_w = 0.5 * (bboxes[:, 2] - bboxes[:, 0]) * self.pos_scale
 
         results = []
-        for (lower,
-             upper), stride, size, num_grid in zip(self.scale_ranges,
-                                                   self.strides, featmap_sizes,
-                                                   self.num_grids):
+        for (lower, upper), mask_stride, size, num_grid in zip(
+                self.scale_ranges, self.mask_strides, featmap_sizes,
+                self.num_grids):
             labels = torch.full((num_grid, num_grid),
                                 self.num_classes,
                                 dtype=torch.long,
                                 device=device)
             empty = LevelTargets(
                 labels, torch.zeros(0, dtype=torch.long, device=device),
-                torch.zeros((0, *size), dtype=torch.uint8, device=device))
+                torch.zeros((0, *size), dtype=self.target_dtype,
+                            device=device))
             if num_gts == 0:
                 results.append(empty)
                 continue
@@ -227,9 +251,10 @@ class SOLOGridAssigner:
             pos_inds = pos.flatten().nonzero().flatten()
             pos_owner = owner.flatten()[pos_inds]
 
-            level_masks = rescale_masks(masks[hit], stride / 2)
+            level_masks = rescale_masks(masks[hit], mask_stride,
+                                        self.soft_mask_targets)
             mask_targets = torch.zeros((len(pos_inds), *size),
-                                       dtype=torch.uint8,
+                                       dtype=self.target_dtype,
                                        device=device)
             h = min(size[0], level_masks.shape[1])
             w = min(size[1], level_masks.shape[2])
