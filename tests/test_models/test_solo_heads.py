@@ -305,3 +305,33 @@ def test_bad_mask_upsample():
     for bad in (1, 3):
         with pytest.raises(ValueError, match='mask_upsample'):
             build_head(mask_upsample=bad)
+
+
+@pytest.mark.parametrize('kind', HEADS)
+def test_levels_reading_the_same_features_share_the_towers(kind):
+    # levels 1-2 read P3 and levels 3-4 read P4: finer features for the
+    # coarse levels, the towers run once per distinct feature map
+    head = build_head(
+        kind, level_indices=[0, 1, 1, 2, 2], strides=[8, 8, 8, 16, 16])
+    calls = []
+    towers = head.forward_mask_towers
+
+    def counting(feat):
+        calls.append(feat.shape[-2:])
+        return towers(feat)
+
+    head.forward_mask_towers = counting
+    x = feats()
+    mask_outs, cls_preds = head(x)
+    assert len(calls) == 3
+    resized = head.resize_feats(x)
+    assert resized[4] is resized[3]  # same size: not interpolated
+    for level, feat in enumerate(resized):
+        expected = head.forward_mask_outputs(towers(feat), level)
+        for ours, ref in zip(mask_outs[level], expected):
+            torch.testing.assert_close(ours, ref)
+        assert cls_preds[level].shape[-1] == head.num_grids[level]
+    assert mask_outs[2][0].shape[-2:] == (16, 16)  # stride 4 masks
+    losses = head.loss_by_feat(
+        mask_outs, cls_preds, [gt_instances(4), gt_instances(2)], metas())
+    assert losses['loss_mask'] > 0

@@ -2,12 +2,15 @@
 """What every SOLO head shares: category branch, targets, losses, inference.
 
 The heads differ only in their mask branch (paper §2.2 vs §4), which a
-subclass provides through four methods:
+subclass provides through five methods:
 
 - ``_init_mask_layers()`` builds it (parameter names follow mmdet 3.x, so
   model-zoo checkpoints load strictly);
-- ``forward_mask_level(feat, level)`` returns the level's mask outputs as a
-  tuple of tensors;
+- ``forward_mask_towers(feat)`` runs the mask towers, which all levels
+  share, on one level's features; levels that read the same features (see
+  ``level_indices``) share the result;
+- ``forward_mask_outputs(tower_outs, level)`` returns the level's mask
+  outputs as a tuple of tensors;
 - ``mask_preds_for_loss(outs, level, img_inds, cells)`` gives the mask
   predictions of chosen (image, cell) pairs at the level's resolution, in
   the form ``loss_mask`` expects (logits, or probabilities when the loss is
@@ -292,7 +295,7 @@ class BaseSOLOHead(BaseMaskHead):
         for i, feat in enumerate(x):
             if i == 0:
                 feat = F.interpolate(feat, scale_factor=0.5, mode='bilinear')
-            elif i == len(x) - 1:
+            elif i == len(x) - 1 and feat.shape[-2:] != x[i - 1].shape[-2:]:
                 feat = F.interpolate(
                     feat, size=x[i - 1].shape[-2:], mode='bilinear')
             out.append(feat)
@@ -353,7 +356,13 @@ class BaseSOLOHead(BaseMaskHead):
             feat = conv(feat)
         return self.conv_cls(feat)
 
-    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+    def forward_mask_towers(self, feat: Tensor) -> Tuple[Tensor]:
+        """Mask-tower outputs (up-sampled by 2) of one level's features."""
+        raise NotImplementedError
+
+    def forward_mask_outputs(self, tower_outs: Tuple[Tensor],
+                             level: int) -> Tuple[Tensor]:
+        """A level's mask outputs from its mask-tower outputs."""
         raise NotImplementedError
 
     def forward(self, x: Sequence[Tensor]) -> tuple:
@@ -369,8 +378,16 @@ class BaseSOLOHead(BaseMaskHead):
         """
         feats = self.resize_feats(x)
         mlvl_mask_outs, mlvl_cls_preds = [], []
+        towers: List[Tuple[Tensor, Tuple[Tensor]]] = []
         for level, feat in enumerate(feats):
-            mlvl_mask_outs.append(self.forward_mask_level(feat, level))
+            # the towers' weights are shared by the levels: levels that read
+            # the same features (level_indices) have the same tower outputs
+            tower_outs = next((outs for seen, outs in towers if seen is feat),
+                              None)
+            if tower_outs is None:
+                tower_outs = self.forward_mask_towers(feat)
+                towers.append((feat, tower_outs))
+            mlvl_mask_outs.append(self.forward_mask_outputs(tower_outs, level))
             mlvl_cls_preds.append(self.forward_cls_level(feat, level))
         return mlvl_mask_outs, mlvl_cls_preds
 

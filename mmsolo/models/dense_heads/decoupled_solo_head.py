@@ -52,10 +52,14 @@ class DecoupledSOLOHead(BaseSOLOHead):
         self.mask_convs_y = self.build_tower(coord_channels=1)
         self._init_output_convs(3)
 
-    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+    def forward_mask_towers(self, feat: Tensor) -> Tuple[Tensor]:
+        return (self.run_mask_tower(self.mask_convs_x, feat, 'x'),
+                self.run_mask_tower(self.mask_convs_y, feat, 'y'))
+
+    def forward_mask_outputs(self, tower_outs: Tuple[Tensor],
+                             level: int) -> Tuple[Tensor]:
         """X and Y mask logits of one level, (N, S, 2H, 2W) each."""
-        feat_x = self.run_mask_tower(self.mask_convs_x, feat, 'x')
-        feat_y = self.run_mask_tower(self.mask_convs_y, feat, 'y')
+        feat_x, feat_y = tower_outs
         return (self.conv_mask_list_x[level](feat_x),
                 self.conv_mask_list_y[level](feat_y))
 
@@ -127,7 +131,6 @@ class DecoupledSOLOLightHead(DecoupledSOLOHead):
         self.mask_convs = self.build_tower(coord_channels=2)
         self._init_output_convs(3)
 
-    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+    def forward_mask_towers(self, feat: Tensor) -> Tuple[Tensor]:
         mask_feat = self.run_mask_tower(self.mask_convs, feat, 'xy')
-        return (self.conv_mask_list_x[level](mask_feat),
-                self.conv_mask_list_y[level](mask_feat))
+        return mask_feat, mask_feat

@@ -46,17 +46,20 @@ class SOLOHead(BaseSOLOHead):
             nn.Conv2d(self.feat_channels, num_grid**2, 1)
             for num_grid in self.num_grids)
 
-    def forward_mask_level(self, feat: Tensor, level: int) -> Tuple[Tensor]:
+    def forward_mask_towers(self, feat: Tensor) -> Tuple[Tensor]:
+        return (self.run_mask_tower(self.mask_convs, feat, 'xy'), )
+
+    def forward_mask_outputs(self, tower_outs: Tuple[Tensor],
+                             level: int) -> Tuple[Tensor]:
         """Mask outputs of one level.
 
         Returns:
             tuple[Tensor]: ``(mask_feat,)`` of shape (N, C, 2H, 2W) when
             lazy, else ``(mask_logits,)`` of shape (N, S^2, 2H, 2W).
         """
-        mask_feat = self.run_mask_tower(self.mask_convs, feat, 'xy')
         if self.lazy_mask_conv:
-            return (mask_feat, )
-        return (self.conv_mask_list[level](mask_feat), )
+            return tower_outs
+        return (self.conv_mask_list[level](tower_outs[0]), )
 
     def mask_logits(self, outs: Tuple[Tensor], level: int, img_inds: Tensor,
                     cells: Tensor) -> Tensor:
