@@ -333,5 +333,6 @@ def test_levels_reading_the_same_features_share_the_towers(kind):
         assert cls_preds[level].shape[-1] == head.num_grids[level]
     assert mask_outs[2][0].shape[-2:] == (16, 16)  # stride 4 masks
     losses = head.loss_by_feat(
-        mask_outs, cls_preds, [gt_instances(4), gt_instances(2)], metas())
+        mask_outs, cls_preds,
+        [gt_instances(4), gt_instances(2)], metas())
     assert losses['loss_mask'] > 0
