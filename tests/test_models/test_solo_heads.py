@@ -336,3 +336,25 @@ def test_levels_reading_the_same_features_share_the_towers(kind):
         mask_outs, cls_preds,
         [gt_instances(4), gt_instances(2)], metas())
     assert losses['loss_mask'] > 0
+
+
+def test_resize_ends_false_keeps_the_neck_strides():
+    head = build_head(
+        'DecoupledSOLOLightHead',
+        level_indices=[0, 1, 1, 2, 2],
+        strides=[4, 8, 8, 16, 16],
+        resize_ends=False)
+    x = feats()
+    resized = head.resize_feats(x)
+    assert [f.shape[-2:] for f in resized] == [(16, 16), (8, 8), (8, 8),
+                                               (4, 4), (4, 4)]
+    assert resized[0] is x[0]
+    mask_outs, cls_preds = head(x)
+    assert mask_outs[0][0].shape[-2:] == (32, 32)  # stride 2 masks
+    losses = head.loss_by_feat(
+        mask_outs, cls_preds,
+        [gt_instances(4), gt_instances(2)], metas())
+    assert losses['loss_mask'] > 0
+    # the paper's resizing: P2 down-sampled by 2
+    assert build_head('DecoupledSOLOLightHead').resize_feats(
+        x)[0].shape[-2:] == (8, 8)

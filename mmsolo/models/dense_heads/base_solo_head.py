@@ -113,10 +113,13 @@ class BaseSOLOHead(BaseMaskHead):
         cls_align (str): Category alignment (§3.3): ``'interp'``,
             ``'adaptive_pool'`` or ``'region_grid'``.
         level_indices (Sequence[int], optional): Which of the neck's
-            outputs the head uses (default: all of them). When the head uses
-            more than one level, the first is down-sampled by 2 and the last
-            up-sampled to the size of the one before, as in the paper's
-            re-scaled strides (8, 8, 16, 32, 32) from P2-P6.
+            outputs the head uses (default: all of them).
+        resize_ends (bool): When the head uses more than one level,
+            down-sample the first level's features by 2 and up-sample the
+            last level's to the size of the one before, as in the paper's
+            re-scaled strides (8, 8, 16, 32, 32) from P2-P6. False uses the
+            chosen neck outputs as they are (``strides`` must then be their
+            strides).
         soft_mask_targets (bool): Train the masks against the fraction of
             each mask pixel that the instance covers instead of binary
             masks at the mask resolution (see :class:`SOLOGridAssigner`).
@@ -161,6 +164,7 @@ class BaseSOLOHead(BaseMaskHead):
         num_coord_convs: int = 1,
         cls_align: str = 'interp',
         level_indices: Optional[Sequence[int]] = None,
+        resize_ends: bool = True,
         soft_mask_targets: bool = False,
         mask_upsample: int = 2,
         with_cp: bool = False,
@@ -206,6 +210,7 @@ class BaseSOLOHead(BaseMaskHead):
             raise ValueError('mask_upsample must be an even number >= 2, '
                              f'got {mask_upsample}')
         self.mask_upsample = mask_upsample
+        self.resize_ends = resize_ends
         self.level_indices = (
             list(level_indices) if level_indices is not None else None)
         if self.level_indices is not None and \
@@ -289,7 +294,7 @@ class BaseSOLOHead(BaseMaskHead):
             raise ValueError(
                 f'{type(self).__name__} has {self.num_levels} levels but got '
                 f'{len(x)} feature maps; set level_indices to choose them')
-        if self.num_levels == 1:
+        if self.num_levels == 1 or not self.resize_ends:
             return list(x)
         out = []
         for i, feat in enumerate(x):
