@@ -7,7 +7,7 @@
 # 20/12 cells at levels 2/4 (16/8 in the base) gave a higher mask AP.
 _base_ = './decoupled-solo_r18_fpn_shapes.py'
 
-max_epochs = 22  # of 2000 generated images: 5500 iterations
+max_epochs = 18  # of 2000 generated images: 4500 iterations
 feat_channels = 48
 model = dict(
     neck=dict(out_channels=feat_channels),
@@ -19,5 +19,5 @@ model = dict(
         num_grids=[24, 20, 16, 12, 8],
         dcn_cfg=None))
 
-train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+train_cfg = dict(max_epochs=max_epochs, val_interval=6)
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
