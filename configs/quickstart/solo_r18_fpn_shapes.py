@@ -128,10 +128,7 @@ optim_wrapper = dict(
     type='BF16OptimWrapper',
     # fused AdamW and foreach gradient clipping: fewer, larger kernels
     optimizer=dict(
-        _delete_=True,
-        type='AdamW',
-        lr=base_lr,
-        weight_decay=0.05,
+        _delete_=True, type='AdamW', lr=base_lr, weight_decay=0.05,
         fused=True),
     clip_grad=dict(max_norm=35, norm_type=2, foreach=True))
 auto_scale_lr = dict(base_batch_size=train_batch_size_per_gpu)
