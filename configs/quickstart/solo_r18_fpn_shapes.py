@@ -27,10 +27,12 @@ scale_ranges = ((1, 31), (15, 61), (31, 123), (61, 246), (123, 2048))
 num_grids = [24, 16, 16, 8, 8]
 # Finer features for the coarse levels: at 192x192, P4-P6 are 12x12 to 3x3
 # pixels, too coarse for the masks of the objects that SOLO assigns to them.
-# Levels 1-2 read P3 (stride 8), level 3 P4 and level 4 P5 up-sampled to P4's
-# size (strides 8, 8, 8, 16, 16; levels 1-2 share their mask tower).
-level_indices = [0, 1, 1, 2, 3]
+# Levels 1-2 read P3 (stride 8) and levels 3-4 P4 (strides 8, 8, 8, 16, 16;
+# levels reading the same map share their mask-tower outputs).
+level_indices = [0, 1, 1, 2, 2]
 strides = [8, 8, 8, 16, 16]
+# P5's output conv is then left without a gradient: tell DDP (tools/dist_*.sh)
+find_unused_parameters = True
 
 # =============================== Model =======================================
 model = dict(
