@@ -7,7 +7,7 @@
 # 20/12 cells at levels 2/4 (16/8 in the base) gave a higher mask AP.
 _base_ = './decoupled-solo_r18_fpn_shapes.py'
 
-max_epochs = 18  # of 2000 generated images: 4500 iterations
+max_epochs = 17  # of 2000 generated images: 4250 iterations
 feat_channels = 48
 model = dict(
     neck=dict(out_channels=feat_channels),
