@@ -358,3 +358,16 @@ def test_resize_ends_false_keeps_the_neck_strides():
     # the paper's resizing: P2 down-sampled by 2
     assert build_head('DecoupledSOLOLightHead').resize_feats(
         x)[0].shape[-2:] == (8, 8)
+
+
+@pytest.mark.parametrize('kind', HEADS)
+def test_min_area_factor_filters_small_masks(kind):
+    counts = {}
+    for factor in (0., 1., 1e6):
+        head = _confident_head(kind, min_area_factor=factor)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            res = head.predict_by_feat(*head(feats()), batch_img_metas=metas())
+        counts[factor] = sum(len(r) for r in res)
+    assert counts[1e6] == 0
+    assert counts[0.] >= counts[1.] > 0

@@ -52,7 +52,8 @@ DEFAULT_TEST_CFG = dict(
     sigma=2.0,
     max_per_img=100,
     nms_type='matrix',
-    iou_thr=0.5)
+    iou_thr=0.5,
+    min_area_factor=1.0)
 
 
 def masks_to_boxes(masks: Tensor) -> Tensor:
@@ -143,7 +144,12 @@ class BaseSOLOHead(BaseMaskHead):
         test_cfg (dict, optional): Inference settings: ``nms_pre``,
             ``score_thr``, ``mask_thr``, ``filter_thr``, ``max_per_img``,
             ``nms_type`` (``'matrix'`` or ``'mask'``), ``kernel``/``sigma``
-            for Matrix NMS and ``iou_thr`` for mask NMS.
+            for Matrix NMS, ``iou_thr`` for mask NMS and
+            ``min_area_factor``: candidates whose binary mask is not larger
+            than ``min_area_factor`` times the level's stride, in pixels of
+            the first level's masks at the paper's resolution (stride
+            ``strides[0] / 2``), are dropped before NMS (1: the reference
+            implementations; 0 keeps every non-empty mask).
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
     #: coordinate channels appended to each branch of the mask tower
@@ -630,9 +636,10 @@ class BaseSOLOHead(BaseMaskHead):
 
         levels, _ = self._cell_levels(cells)
         # the reference's filter (area above the level's stride, in pixels
-        # of stride-4 masks) at the resolution of the masks here
-        min_areas = cls_scores.new_tensor(
-            self.strides)[levels] * (2 / self.mask_upsample)**2
+        # of the first level's masks at the paper's resolution) with the
+        # same physical area at the resolution of the masks here
+        min_areas = cls_scores.new_tensor(self.strides)[levels] * (
+            cfg.min_area_factor * (self.mask_upsample / 2)**2)
         keep = (areas > min_areas)[inverse]
         if not keep.any():
             return self._empty_result(cls_scores, out_shape)

@@ -132,5 +132,6 @@ class DecoupledSOLOLightHead(DecoupledSOLOHead):
         self._init_output_convs(3)
 
     def forward_mask_towers(self, feat: Tensor) -> Tuple[Tensor]:
+        """One tower's output, read by both the X and the Y outputs."""
         mask_feat = self.run_mask_tower(self.mask_convs, feat, 'xy')
         return mask_feat, mask_feat

@@ -116,14 +116,14 @@ class SOLOGridAssigner:
         scale_ranges (Sequence[tuple]): ``(lower, upper)`` bounds of
             sqrt(box area) per level, inclusive.
         strides (Sequence[int]): Re-scaled stride of each level; mask
-            predictions of a level have stride ``stride / 2``.
+            predictions of a level have stride ``stride / mask_upsample``.
         num_grids (Sequence[int]): Grid size S per level.
         pos_scale (float): The centre-region factor epsilon (0.2).
-        mask_upsample (int): Mask predictions of a level have stride
-            ``stride / mask_upsample`` (2 in SOLO).
         soft_mask_targets (bool): Mask targets are the area fractions that
             the instance covers of each mask pixel (float32) instead of
             binary masks (the reference implementations).
+        mask_upsample (int): Mask predictions of a level have stride
+            ``stride / mask_upsample`` (2 in SOLO).
     """
 
     def __init__(self,
