@@ -639,7 +639,7 @@ class BaseSOLOHead(BaseMaskHead):
         # of the first level's masks at the paper's resolution) with the
         # same physical area at the resolution of the masks here
         min_areas = cls_scores.new_tensor(self.strides)[levels] * (
-            cfg.min_area_factor * (self.mask_upsample / 2)**2)
+            cfg.get('min_area_factor', 1.) * (self.mask_upsample / 2)**2)
         keep = (areas > min_areas)[inverse]
         if not keep.any():
             return self._empty_result(cls_scores, out_shape)
