@@ -34,6 +34,12 @@ def _contiguous_inputs(module: nn.Module, args: tuple) -> tuple:
                  for a in args)
 
 
+def _float_inputs(module: nn.Module, args: tuple) -> tuple:
+    return tuple(
+        a.float() if isinstance(a, torch.Tensor) and a.dtype in
+        (torch.bfloat16, torch.float16) else a for a in args)
+
+
 def convert_to_channels_last(model: nn.Module) -> nn.Module:
     """Store every ``nn.Conv2d`` weight of ``model`` as channels last.
 
@@ -42,7 +48,13 @@ def convert_to_channels_last(model: nn.Module) -> nn.Module:
     before; ``load_state_dict`` copies into the existing storage and keeps
     the format. mmcv's deformable convolutions (with their offset convs) keep
     NCHW weights and get a forward pre-hook that makes their inputs
-    contiguous.
+    contiguous. ``nn.GroupNorm`` layers get a forward pre-hook that gives
+    them float32 inputs in place of bfloat16 or float16 ones: on CPUs,
+    group norm of channels-last bfloat16 tensors (what a conv gives under
+    autocast) is a slow kernel, forward and backward about twice the time
+    of the float32 one on the same layout (measured on a 2-core CPU); the
+    layer's output is then float32, which the next conv casts back under
+    autocast.
 
     Args:
         model (nn.Module): The model, changed in place.
@@ -59,6 +71,10 @@ def convert_to_channels_last(model: nn.Module) -> nn.Module:
             if not getattr(module, '_mmsolo_nchw_hook', False):
                 module.register_forward_pre_hook(_contiguous_inputs)
                 module._mmsolo_nchw_hook = True
+        if isinstance(module, nn.GroupNorm) and \
+                not getattr(module, '_mmsolo_float_hook', False):
+            module.register_forward_pre_hook(_float_inputs)
+            module._mmsolo_float_hook = True
     for module in model.modules():
         if isinstance(module, nn.Conv2d) and id(module.weight) not in skip:
             module.weight.data = module.weight.data.contiguous(
