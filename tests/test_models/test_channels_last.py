@@ -98,22 +98,26 @@ def test_group_norm_gets_float32_inputs():
     convert_to_channels_last(net)
     convert_to_channels_last(net)  # twice: one hook only
     assert len(net[1]._forward_pre_hooks) == 1
-    x = torch.randn(2, 8, 6, 6, dtype=torch.bfloat16).contiguous(
-        memory_format=torch.channels_last).requires_grad_()
+    x = torch.randn(
+        2, 8, 6, 6, dtype=torch.bfloat16).contiguous(
+            memory_format=torch.channels_last).requires_grad_()
     out = net[1](x)
     assert out.dtype == torch.float32
-    torch.testing.assert_close(out, nn.functional.group_norm(
-        x.detach().float(), 4, net[1].weight, net[1].bias))
+    torch.testing.assert_close(
+        out,
+        nn.functional.group_norm(x.detach().float(), 4, net[1].weight,
+                                 net[1].bias))
     out.sum().backward()
     assert x.grad is not None and x.grad.dtype == torch.bfloat16
     # float32 inputs pass through unchanged
     y = torch.randn(2, 8, 6, 6)
-    torch.testing.assert_close(net[1](y), nn.functional.group_norm(
-        y, 4, net[1].weight, net[1].bias))
+    torch.testing.assert_close(
+        net[1](y), nn.functional.group_norm(y, 4, net[1].weight, net[1].bias))
     # under autocast the whole module still trains
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        z = net(torch.randn(2, 4, 6, 6).contiguous(
-            memory_format=torch.channels_last))
+        z = net(
+            torch.randn(2, 4, 6,
+                        6).contiguous(memory_format=torch.channels_last))
     assert z.dtype == torch.float32
     z.sum().backward()
     assert net[0].weight.grad is not None

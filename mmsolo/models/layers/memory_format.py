@@ -35,9 +35,8 @@ def _contiguous_inputs(module: nn.Module, args: tuple) -> tuple:
 
 
 def _float_inputs(module: nn.Module, args: tuple) -> tuple:
-    return tuple(
-        a.float() if isinstance(a, torch.Tensor) and a.dtype in
-        (torch.bfloat16, torch.float16) else a for a in args)
+    return tuple(a.float() if isinstance(a, torch.Tensor) and a.dtype in (
+        torch.bfloat16, torch.float16) else a for a in args)
 
 
 def convert_to_channels_last(model: nn.Module) -> nn.Module:
