@@ -170,3 +170,51 @@ def test_soft_targets_and_mask_stride(mask_upsample):
     empty = _assigner(soft_mask_targets=True).assign(
         _gt(np.zeros((0, 64, 64)), []), [(16, 16)])[0]
     assert empty.mask_targets.dtype == torch.float32
+
+
+def _random_gt(rng, num, size=64, num_classes=3):
+    masks = np.zeros((num, size, size), np.uint8)
+    for m in masks:
+        h, w = rng.integers(2, size // 2, 2)
+        y, x = rng.integers(0, size - h), rng.integers(0, size - w)
+        m[y:y + h, x:x + w] = 1
+    return _gt(masks, rng.integers(0, num_classes, num).tolist())
+
+
+@pytest.mark.parametrize('soft', [False, True])
+def test_assign_batch_equals_per_image(soft):
+    """Batched assignment = image by image, also with empty images and
+    with instances of different images on the same cells."""
+    rng = np.random.default_rng(0)
+    assigner = _assigner(
+        scale_ranges=((1, 24), (12, 64)),
+        strides=(8, 16),
+        num_grids=(8, 4),
+        soft_mask_targets=soft)
+    sizes = [(16, 16), (8, 8)]
+    batch = [_random_gt(rng, n) for n in (5, 0, 7, 1)]
+    batch.append(_gt(batch[0].masks.numpy(), [2, 1, 0, 2, 1]))  # same places
+    out = assigner.assign_batch(batch, sizes)
+    for level, t in enumerate(out):
+        assert t.labels.shape == (len(batch), *[assigner.num_grids[level]] * 2)
+        num_pos = 0
+        for i, gt in enumerate(batch):
+            single = assigner.assign(gt, sizes)[level]
+            sel = t.img_inds == i
+            assert torch.equal(t.labels[i], single.labels)
+            assert torch.equal(t.pos_inds[sel], single.pos_inds)
+            assert torch.equal(t.mask_targets[sel], single.mask_targets)
+            num_pos += len(single.pos_inds)
+        assert len(t.pos_inds) == num_pos
+        # ordered by image, then by cell
+        key = t.img_inds * 1000 + t.pos_inds
+        assert torch.equal(key, key.sort().values)
+    # the images on the same places got their own labels
+    assert torch.equal(out[0].labels[0] == 3, out[0].labels[4] == 3)
+    assert not torch.equal(out[0].labels[0], out[0].labels[4]) or \
+        not (out[0].labels[0] < 3).any()
+    # masks of different sizes in one batch: a clear error
+    with pytest.raises(ValueError, match='one size'):
+        assigner.assign_batch(
+            [_random_gt(rng, 2),
+             _random_gt(rng, 2, size=32)], sizes)

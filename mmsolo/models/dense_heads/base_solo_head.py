@@ -466,27 +466,21 @@ class BaseSOLOHead(BaseMaskHead):
         ]
         mlvl_cls_preds = [p.float() for p in mlvl_cls_preds]
         featmap_sizes = [self.mask_feat_size(o) for o in mlvl_mask_outs]
-        targets = [
-            self.assigner.assign(gt, featmap_sizes)
-            for gt in batch_gt_instances
-        ]
+        targets = self.assigner.assign_batch(batch_gt_instances, featmap_sizes)
         device = mlvl_cls_preds[0].device
         mask_losses, num_pos = [], 0
-        for level in range(self.num_levels):
-            level_targets = [t[level] for t in targets]
-            cells = torch.cat([t.pos_inds for t in level_targets])
+        for level, level_targets in enumerate(targets):
+            cells = level_targets.pos_inds
             if len(cells) == 0:
                 continue
-            img_inds = torch.cat([
-                torch.full_like(t.pos_inds, i)
-                for i, t in enumerate(level_targets)
-            ])
-            mask_targets = torch.cat([t.mask_targets for t in level_targets])
             preds = self.mask_preds_for_loss(mlvl_mask_outs[level], level,
-                                             img_inds.to(device),
+                                             level_targets.img_inds.to(device),
                                              cells.to(device))
             mask_losses.append(
-                self.loss_mask(preds, mask_targets, reduction_override='none'))
+                self.loss_mask(
+                    preds,
+                    level_targets.mask_targets,
+                    reduction_override='none'))
             num_pos += len(cells)
         anchor = self.graph_anchor(mlvl_mask_outs)
         if num_pos > 0:
@@ -494,10 +488,7 @@ class BaseSOLOHead(BaseMaskHead):
         else:
             loss_mask = anchor
 
-        labels = torch.cat([
-            t[level].labels.flatten() for level in range(self.num_levels)
-            for t in targets
-        ])
+        labels = torch.cat([t.labels.flatten() for t in targets])
         cls_preds = torch.cat([
             p.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
             for p in mlvl_cls_preds

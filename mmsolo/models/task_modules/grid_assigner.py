@@ -18,6 +18,7 @@ import mmcv
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmdet.structures.bbox import get_box_tensor
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -37,6 +38,26 @@ class LevelTargets:
             cells at the level's mask resolution, shape (P, h, w).
     """
     labels: Tensor
+    pos_inds: Tensor
+    mask_targets: Tensor
+
+
+@dataclass
+class BatchTargets:
+    """Targets of a batch of images on one level.
+
+    Attributes:
+        labels (Tensor): Class of every cell, shape (B, S, S);
+            ``num_classes`` marks background.
+        img_inds (Tensor): Image of each positive cell, shape (P,).
+        pos_inds (Tensor): Row-major cell indices ``i * S + j`` of the
+            positive cells, shape (P,); ordered by image, then by cell.
+        mask_targets (Tensor): Mask targets of the positive cells at the
+            level's mask resolution, shape (P, h, w): binary (uint8), or
+            float32 area fractions with ``soft_mask_targets``.
+    """
+    labels: Tensor
+    img_inds: Tensor
     pos_inds: Tensor
     mask_targets: Tensor
 
@@ -196,36 +217,90 @@ class SOLOGridAssigner:
         Returns:
             list[LevelTargets]: One entry per level.
         """
-        labels_all = gt_instances.labels
-        device = labels_all.device
-        bboxes = gt_instances.bboxes
+        return [
+            LevelTargets(t.labels[0], t.pos_inds, t.mask_targets)
+            for t in self.assign_batch([gt_instances], featmap_sizes)
+        ]
+
+    @staticmethod
+    def _masks_tensor(gt_instances: InstanceData, device) -> Tensor:
         masks = gt_instances.masks
         if not isinstance(masks, Tensor):
             masks = masks.to_tensor(dtype=torch.bool, device=device)
-        masks = masks.to(device=device, dtype=torch.bool)
-        num_gts = len(labels_all)
+        return masks.to(device=device, dtype=torch.bool)
 
+    def assign_batch(
+            self, batch_gt_instances: Sequence[InstanceData],
+            featmap_sizes: Sequence[Tuple[int, int]]) -> List[BatchTargets]:
+        """Build the targets of a batch, all images at once.
+
+        The instances of all images are assigned together, level by level;
+        the result is the same as :meth:`assign` image by image (an instance
+        only takes cells of its own image), in a few large tensor operations
+        instead of many small ones.
+
+        Args:
+            batch_gt_instances (Sequence[InstanceData]): Per image, as in
+                :meth:`assign`; the masks of all images have the same
+                (padded) size.
+            featmap_sizes (Sequence[tuple]): (h, w) of each level's mask
+                prediction.
+
+        Returns:
+            list[BatchTargets]: One entry per level.
+        """
+        num_imgs = len(batch_gt_instances)
+        device = batch_gt_instances[0].labels.device
+        labels_all = torch.cat([gt.labels for gt in batch_gt_instances])
+        num_gts = len(labels_all)
         first_stride = self.mask_strides[0]
         img_size = (int(featmap_sizes[0][0] * first_stride),
                     int(featmap_sizes[0][1] * first_stride))
+        empty_long = torch.zeros(0, dtype=torch.long, device=device)
+
         if num_gts:
+            labels_all = labels_all.to(device)
+            img_of = torch.cat([
+                torch.full((len(gt.labels), ),
+                           i,
+                           dtype=torch.long,
+                           device=device)
+                for i, gt in enumerate(batch_gt_instances)
+            ])
+            bboxes = torch.cat([
+                get_box_tensor(gt.bboxes) for gt in batch_gt_instances
+                if len(gt.labels)
+            ]).to(device)
+            masks = [
+                self._masks_tensor(gt, device) for gt in batch_gt_instances
+                if len(gt.labels)
+            ]
+            if len({tuple(m.shape[-2:]) for m in masks}) > 1:
+                raise ValueError(
+                    'the ground-truth masks of a batch must have one size '
+                    '(pad them to the batch input shape), got '
+                    f'{sorted({tuple(m.shape[-2:]) for m in masks})}')
+            masks = torch.cat(masks)
             areas = torch.sqrt(
                 (bboxes[:, 2] - bboxes[:, 0]) * (bboxes[:, 3] - bboxes[:, 1]))
             valid = masks.flatten(1).any(1)
             centers = center_of_mass(masks)
             half_h = 0.5 * (bboxes[:, 3] - bboxes[:, 1]) * self.pos_scale
             half_w = 0.5 * (bboxes[:, 2] - bboxes[:, 0]) * self.pos_scale
+        # masks at each mask stride, computed once per stride for the
+        # instances of any level that uses it
+        rescaled = {}
 
         results = []
         for (lower, upper), mask_stride, size, num_grid in zip(
                 self.scale_ranges, self.mask_strides, featmap_sizes,
                 self.num_grids):
-            labels = torch.full((num_grid, num_grid),
+            labels = torch.full((num_imgs, num_grid, num_grid),
                                 self.num_classes,
                                 dtype=torch.long,
                                 device=device)
-            empty = LevelTargets(
-                labels, torch.zeros(0, dtype=torch.long, device=device),
+            empty = BatchTargets(
+                labels, empty_long, empty_long,
                 torch.zeros((0, *size), dtype=self.target_dtype,
                             device=device))
             if num_gts == 0:
@@ -243,21 +318,29 @@ class SOLOGridAssigner:
             in_rows = (grid >= ranges[:, :1]) & (grid <= ranges[:, 1:2])
             in_cols = (grid >= ranges[:, 2:3]) & (grid <= ranges[:, 3:4])
             cover = in_rows[:, :, None] & in_cols[:, None, :]  # (N, S, S)
-            # the last instance covering a cell owns it
+            # the last instance of an image covering a cell owns it
+            # (instances are in image order, so a global order will do)
             order = torch.arange(1, len(hit) + 1, device=device)
-            owner = (cover.long() * order[:, None, None]).amax(0) - 1
+            keys = (cover.long() * order[:, None, None]).flatten(1)
+            owner = keys.new_zeros((num_imgs, num_grid * num_grid))
+            owner.scatter_reduce_(0, img_of[hit][:, None].expand_as(keys),
+                                  keys, 'amax')
+            owner -= 1
             pos = owner >= 0
-            labels[pos] = labels_all[hit][owner[pos]]
-            pos_inds = pos.flatten().nonzero().flatten()
-            pos_owner = owner.flatten()[pos_inds]
+            labels.view(num_imgs, -1)[pos] = labels_all[hit][owner[pos]]
+            img_inds, pos_inds = pos.nonzero(as_tuple=True)
+            pos_gts = hit[owner[img_inds, pos_inds]]
 
-            level_masks = rescale_masks(masks[hit], mask_stride,
-                                        self.soft_mask_targets)
-            mask_targets = torch.zeros((len(pos_inds), *size),
+            if mask_stride not in rescaled:
+                rescaled[mask_stride] = rescale_masks(masks, mask_stride,
+                                                      self.soft_mask_targets)
+            level_masks = rescaled[mask_stride]
+            mask_targets = torch.zeros((len(pos_gts), *size),
                                        dtype=self.target_dtype,
                                        device=device)
             h = min(size[0], level_masks.shape[1])
             w = min(size[1], level_masks.shape[2])
-            mask_targets[:, :h, :w] = level_masks[pos_owner, :h, :w]
-            results.append(LevelTargets(labels, pos_inds, mask_targets))
+            mask_targets[:, :h, :w] = level_masks[pos_gts, :h, :w]
+            results.append(
+                BatchTargets(labels, img_inds, pos_inds, mask_targets))
         return results
