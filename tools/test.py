@@ -33,6 +33,7 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 from mmsolo.registry import RUNNERS
+from mmsolo.utils.denormal import apply_flush_denormal
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
 from mmsolo.utils.tool_config import load_tool_config
 
@@ -140,6 +141,8 @@ def main() -> None:
 
     cfg = load_tool_config(args.config, args.cfg_options, args.launcher,
                            args.work_dir)
+    # before any parallel op starts torch's CPU threads (they inherit it)
+    apply_flush_denormal(cfg)
 
     cfg.load_from = args.checkpoint
 
