@@ -24,11 +24,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv import rescale_size
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
+
+from mmsolo.utils.tool_config import load_tool_config
 
 METRICS = ('AP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
 
@@ -129,9 +131,7 @@ def bound(coco: COCO, cfg, soft: bool) -> dict:
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options)
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(args.ann_file)
     head = cfg.model.mask_head

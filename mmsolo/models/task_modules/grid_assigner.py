@@ -259,27 +259,19 @@ class SOLOGridAssigner:
         empty_long = torch.zeros(0, dtype=torch.long, device=device)
 
         if num_gts:
-            labels_all = labels_all.to(device)
-            img_of = torch.cat([
-                torch.full((len(gt.labels), ),
-                           i,
-                           dtype=torch.long,
-                           device=device)
-                for i, gt in enumerate(batch_gt_instances)
-            ])
-            bboxes = torch.cat([
-                get_box_tensor(gt.bboxes) for gt in batch_gt_instances
-                if len(gt.labels)
-            ]).to(device)
-            masks = [
-                self._masks_tensor(gt, device) for gt in batch_gt_instances
-                if len(gt.labels)
-            ]
-            if len({tuple(m.shape[-2:]) for m in masks}) > 1:
+            counts = torch.tensor(
+                [len(gt.labels) for gt in batch_gt_instances], device=device)
+            img_of = torch.repeat_interleave(
+                torch.arange(num_imgs, device=device), counts)
+            with_gts = [gt for gt in batch_gt_instances if len(gt.labels)]
+            bboxes = torch.cat([get_box_tensor(gt.bboxes)
+                                for gt in with_gts]).to(device)
+            masks = [self._masks_tensor(gt, device) for gt in with_gts]
+            mask_sizes = sorted({tuple(m.shape[-2:]) for m in masks})
+            if len(mask_sizes) > 1:
                 raise ValueError(
                     'the ground-truth masks of a batch must have one size '
-                    '(pad them to the batch input shape), got '
-                    f'{sorted({tuple(m.shape[-2:]) for m in masks})}')
+                    f'(pad them to the batch input shape), got {mask_sizes}')
             masks = torch.cat(masks)
             areas = torch.sqrt(
                 (bboxes[:, 2] - bboxes[:, 0]) * (bboxes[:, 3] - bboxes[:, 1]))
