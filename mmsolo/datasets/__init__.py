@@ -2,8 +2,10 @@
 from .shapes import (SHAPES_CLASSES, SUPPORTED_SHAPES, default_size_ranges,
                      ensure_shapes_dataset, make_shapes_dataset,
                      mask_to_polygons)
+from .transforms import RandomTranspose
 
 __all__ = [
     'SHAPES_CLASSES', 'SUPPORTED_SHAPES', 'default_size_ranges',
-    'ensure_shapes_dataset', 'make_shapes_dataset', 'mask_to_polygons'
+    'ensure_shapes_dataset', 'make_shapes_dataset', 'mask_to_polygons',
+    'RandomTranspose'
 ]

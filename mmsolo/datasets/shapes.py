@@ -457,7 +457,8 @@ def make_shapes_dataset(out_dir: str,
                         noise_std: Tuple[float, float] = (2., 10.),
                         min_contrast: float = 80.,
                         jpeg_quality: int = 95,
-                        progress: Optional[bool] = None) -> dict:
+                        progress: Optional[bool] = None,
+                        num_workers: Optional[int] = None) -> dict:
     """Generate the shapes set (deterministic for a seed).
 
     Each image is drawn with its own random generator seeded by ``(seed,
@@ -501,6 +502,9 @@ def make_shapes_dataset(out_dir: str,
         jpeg_quality (int): JPEG quality. Defaults to 95.
         progress (bool, optional): Show a progress bar; by default only
             when generating 100 images or more.
+        num_workers (int, optional): Processes that draw the images (the
+            result is the same for any number). Defaults to the number of
+            CPUs (at most 8); 0 or 1 draws them in this process.
 
     Returns:
         dict: ``data_root``, ``ann_files`` and ``img_dirs`` (per split),
@@ -565,6 +569,75 @@ def make_shapes_dataset(out_dir: str,
         dict(id=i + 1, name=name, supercategory='shape')
         for i, name in enumerate(classes)
     ]
+    render_args = dict(
+        img_size=img_size,
+        classes=classes,
+        min_objects=int(min_objects),
+        max_objects=int(max_objects),
+        size_ranges=size_ranges,
+        overlap_prob=overlap_prob,
+        min_visible_area=min_visible_area,
+        min_visible_ratio=min_visible_ratio,
+        noise_std=tuple(noise_std),
+        min_contrast=min_contrast,
+        jpeg_quality=int(jpeg_quality))
+    if num_workers is None:
+        num_workers = min(os.cpu_count() or 1, 8)
+    pool = None
+    if num_workers > 1 and total > 16:
+        import multiprocessing
+        methods = multiprocessing.get_all_start_methods()
+        pool = multiprocessing.get_context(
+            'fork' if 'fork' in methods else 'spawn').Pool(num_workers)
+    try:
+        all_stats = _write_splits(out_dir, seed, num_train, num_val,
+                                  empty_ratio, classes, size_ranges,
+                                  categories, render_args, pool, bar)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    if bar is not None:
+        bar.file.write('\n')
+
+    meta = dict(args=args, stats=all_stats)
+    tmp_file = meta_file + '.tmp'
+    with open(tmp_file, 'w') as f:
+        json.dump(meta, f, indent=2)
+    os.replace(tmp_file, meta_file)
+    return _result(out_dir, meta)
+
+
+def _generate_image(job: tuple) -> Tuple[str, List[dict]]:
+    """Render, encode and write one image; return its file name and objects.
+
+    A module-level function so that a process pool can run it. The image is
+    drawn with its own generator seeded by ``(seed, split, index)``, so the
+    result does not depend on which process draws it.
+    """
+    seed, split_id, idx, is_empty, img_dir, a = job
+    rng = np.random.default_rng([seed, split_id, idx])
+    n_obj = 0 if is_empty else int(
+        rng.integers(a['min_objects'], a['max_objects'] + 1))
+    img, instances = _render_image(rng, a['img_size'], n_obj, idx,
+                                   a['classes'], a['size_ranges'],
+                                   a['overlap_prob'], a['min_visible_area'],
+                                   a['min_visible_ratio'], a['noise_std'],
+                                   a['min_contrast'])
+    file_name = f'{idx:06d}.jpg'
+    ok, buf = cv2.imencode('.jpg', img,
+                           [cv2.IMWRITE_JPEG_QUALITY, a['jpeg_quality']])
+    assert ok, 'JPEG encoding failed'
+    with open(osp.join(img_dir, file_name), 'wb') as f:
+        f.write(buf.tobytes())
+    return file_name, instances
+
+
+def _write_splits(out_dir: str, seed: int, num_train: int, num_val: int,
+                  empty_ratio: float, classes: Sequence[str],
+                  size_ranges: Sequence[Range], categories: List[dict],
+                  render_args: dict, pool, bar) -> dict:
+    """Write the images and the json file of each split; return the stats."""
     all_stats = {}
     for split_id, (split, num) in enumerate(
             zip(SPLITS, (int(num_train), int(num_val)))):
@@ -579,27 +652,20 @@ def make_shapes_dataset(out_dir: str,
 
         stats = _new_stats(classes, size_ranges)
         images, annotations = [], []
-        for idx in range(num):
-            rng = np.random.default_rng([int(seed), split_id, idx])
-            n_obj = 0 if idx in empty else int(
-                rng.integers(min_objects, max_objects + 1))
-            img, instances = _render_image(rng, img_size, n_obj, idx, classes,
-                                           size_ranges, overlap_prob,
-                                           min_visible_area, min_visible_ratio,
-                                           tuple(noise_std), min_contrast)
-            file_name = f'{idx:06d}.jpg'
-            ok, buf = cv2.imencode('.jpg', img,
-                                   [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-            assert ok, 'JPEG encoding failed'
-            with open(osp.join(img_dir, file_name), 'wb') as f:
-                f.write(buf.tobytes())
+        jobs = [(int(seed), split_id, idx, idx in empty, img_dir, render_args)
+                for idx in range(num)]
+        if pool is None:
+            results = map(_generate_image, jobs)
+        else:
+            results = pool.imap(_generate_image, jobs, chunksize=8)
+        for idx, (file_name, instances) in enumerate(results):
             image_id = idx + 1
             images.append(
                 dict(
                     id=image_id,
                     file_name=file_name,
-                    height=img_size[0],
-                    width=img_size[1]))
+                    height=render_args['img_size'][0],
+                    width=render_args['img_size'][1]))
             ann_ids = {}
             for inst in instances:
                 ann_id = len(annotations) + 1
@@ -628,15 +694,7 @@ def make_shapes_dataset(out_dir: str,
         with open(osp.join(out_dir, f'{split}.json'), 'w') as f:
             f.write(json.dumps(coco, separators=(',', ':')))
         all_stats[split] = stats
-    if bar is not None:
-        bar.file.write('\n')
-
-    meta = dict(args=args, stats=all_stats)
-    tmp_file = meta_file + '.tmp'
-    with open(tmp_file, 'w') as f:
-        json.dump(meta, f, indent=2)
-    os.replace(tmp_file, meta_file)
-    return _result(out_dir, meta)
+    return all_stats
 
 
 def _update_stats(stats: dict, instances: List[dict], classes: Sequence[str],

@@ -56,6 +56,24 @@ def test_deterministic_for_a_seed(tmp_path):
             assert not np.array_equal(img_a, img_c)
 
 
+def test_worker_processes_give_the_same_set(tmp_path):
+    # more than 16 images: drawn by a pool of 2 processes
+    kwargs = dict(num_train=18, num_val=2, img_size=(64, 64), progress=False)
+    serial = make_shapes_dataset(
+        str(tmp_path / 'serial'), num_workers=0, **kwargs)
+    pooled = make_shapes_dataset(
+        str(tmp_path / 'pooled'), num_workers=2, **kwargs)
+    assert serial['stats'] == pooled['stats']
+    for split in ('train', 'val'):
+        assert ((tmp_path / 'serial' / f'{split}.json').read_bytes() == (
+            tmp_path / 'pooled' / f'{split}.json').read_bytes())
+        names = sorted(os.listdir(tmp_path / 'serial' / split))
+        assert names == sorted(os.listdir(tmp_path / 'pooled' / split))
+        for name in names:
+            a = (tmp_path / 'serial' / split / name).read_bytes()
+            assert a == (tmp_path / 'pooled' / split / name).read_bytes()
+
+
 def test_coco_format_and_masks(shapes_data_root):
     for split, num in (('train', 8), ('val', 4)):
         ann_file = osp.join(shapes_data_root, f'{split}.json')

@@ -59,6 +59,12 @@ def parse_args(argv=None):
         '"LO HI LO HI ..."; default: SOLO\'s FPN scale ranges scaled by '
         'min(img-size) / 800')
     parser.add_argument(
+        '--num-workers',
+        type=int,
+        default=None,
+        help='processes that draw the images (the set is the same for any '
+        'number); default: the number of CPUs, at most 8')
+    parser.add_argument(
         '--skip-if-exists',
         action='store_true',
         help='keep the set in --out if it was generated with the same '
@@ -87,9 +93,11 @@ def main(argv=None):
         empty_ratio=args.empty_ratio,
         size_ranges=size_ranges)
     if args.skip_if_exists:
-        result = ensure_shapes_dataset(args.out, **kwargs)
+        result = ensure_shapes_dataset(
+            args.out, num_workers=args.num_workers, **kwargs)
     else:
-        result = make_shapes_dataset(args.out, **kwargs)
+        result = make_shapes_dataset(
+            args.out, num_workers=args.num_workers, **kwargs)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
