@@ -70,11 +70,22 @@ model = dict(
     test_cfg=dict(score_thr=0.05, min_area_factor=0.0625))
 
 # =============================== Data ========================================
+# The shapes look the same rotated by any angle, so training draws from all 8
+# rotations and reflections by multiples of 90 degrees: no flip or one of 3
+# flips, then a transposition half of the time. The model over-fitted the
+# 2000 images without it (mask AP 0.55 on training images, 0.44 on val);
+# with it the main job reached 0.494 instead of 0.443 (0.469 with the flips
+# alone; configs/quickstart/README.md). For your own photos of upright
+# things keep only dict(type='mmdet.RandomFlip', prob=0.5).
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
-    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(
+        type='mmdet.RandomFlip',
+        prob=[0.25, 0.25, 0.25],
+        direction=['horizontal', 'vertical', 'diagonal']),
+    dict(type='RandomTranspose', prob=0.5),
     dict(type='mmdet.PackDetInputs')
 ]
 test_pipeline = [
