@@ -75,7 +75,14 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
-    parser.add_argument('--tta', action='store_true')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: for SOLO models without a '
+        '``tta_model`` in the config, the head outputs of the image and its '
+        'horizontal flip are averaged (``model.test_cfg.tta_flips``; a '
+        'config may list more flips there); other models use mmdet\'s '
+        '``DetTTAModel``')
     # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
     # will pass the `--local-rank` parameter to `tools/train.py` instead
     # of `--local_rank`.
@@ -86,8 +93,17 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+SOLO_TYPES = ('SOLO', 'mmsolo.SOLO')
+
+
 def setup_tta(cfg: Config) -> Config:
-    """Wrap ``cfg.model`` for test-time augmentation (flip), as mmdet does.
+    """Set up test-time augmentation (flip).
+
+    SOLO models (without a ``tta_model`` in the config) average the head
+    outputs of flipped copies of the batch before their post-processing
+    (``model.test_cfg.tta_flips``; ``['horizontal']`` unless the config
+    lists flips there). mmdet's ``DetTTAModel`` merges boxes only and
+    rejects instance masks. Other models are wrapped as mmdet does.
 
     Args:
         cfg (Config): The config; ``tta_model`` / ``tta_pipeline`` are used
@@ -96,6 +112,12 @@ def setup_tta(cfg: Config) -> Config:
     Returns:
         Config: The updated config.
     """
+    if 'tta_model' not in cfg and cfg.model.get('type') in SOLO_TYPES:
+        test_cfg = cfg.model.get('test_cfg') or ConfigDict()
+        if not test_cfg.get('tta_flips'):
+            test_cfg.tta_flips = ['horizontal']
+        cfg.model.test_cfg = test_cfg
+        return cfg
     if 'tta_model' not in cfg:
         warnings.warn('Cannot find ``tta_model`` in config, '
                       'we will set it as default.')

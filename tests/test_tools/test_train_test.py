@@ -7,6 +7,7 @@ user would run them, on the shapes set of the ``shapes_data_root`` fixture.
 import glob
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -146,6 +147,53 @@ def test_test_tool_metrics_and_dump(trained, shapes_data_root, tmp_path):
             assert list(
                 rle['size']) == [res['ori_shape'][0], res['ori_shape'][1]]
         assert 'gt_instances' not in res
+
+
+def _setup_tta():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('mmsolo_test_tool', TEST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.setup_tta
+
+
+def test_setup_tta_averages_flips_for_solo():
+    from mmengine.config import Config
+    setup_tta = _setup_tta()
+    cfg = setup_tta(Config.fromfile(TINY_CFG))
+    assert cfg.model.type == 'SOLO'  # not wrapped in mmdet's DetTTAModel
+    assert list(cfg.model.test_cfg.tta_flips) == ['horizontal']
+    assert cfg.model.test_cfg.score_thr == Config.fromfile(
+        TINY_CFG).model.test_cfg.score_thr
+    # flips the config lists are kept
+    cfg = Config.fromfile(TINY_CFG)
+    cfg.model.test_cfg.tta_flips = ['vertical', 'diagonal']
+    flips = setup_tta(cfg).model.test_cfg.tta_flips
+    assert list(flips) == ['vertical', 'diagonal']
+    # other models: mmdet's wrapper, as in mmdet's tools/test.py
+    cfg = Config.fromfile(TINY_CFG)
+    cfg.model.type = 'mmdet.MaskRCNN'
+    cfg = setup_tta(cfg)
+    assert cfg.model.type == 'mmdet.DetTTAModel'
+    assert cfg.model.module.type == 'mmdet.MaskRCNN'
+
+
+def test_test_tool_tta(trained, shapes_data_root, tmp_path):
+    import mmengine
+    ckpt = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
+    out = str(tmp_path / 'results.pkl')
+    work_dir = str(tmp_path / 'tta_work_dir')
+    proc = run_tool([
+        TEST, TINY_CFG, ckpt, '--tta', '--work-dir', work_dir, '--out', out,
+        '--cfg-options'
+    ] + data_options(shapes_data_root), str(tmp_path))
+    log = read_logs(work_dir)
+    # the config as run, in the log
+    assert re.search(r"tta_flips=\[\s*'horizontal',?\s*\]", log), log[-3000:]
+    assert 'coco/segm_mAP' in log, proc.stdout[-3000:]
+    results = mmengine.load(out)
+    val = mmengine.load(osp.join(shapes_data_root, 'val.json'))
+    assert len(results) == len(val['images'])
 
 
 def test_test_tool_rejects_non_pickle_out(trained, tmp_path):

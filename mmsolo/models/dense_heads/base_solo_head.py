@@ -24,7 +24,8 @@ Only chosen cells are ever evaluated: positives in training, candidates at
 test time, and the candidates' masks are computed in chunks of at most
 ``nms_pre`` cells, so memory stays bounded whatever the score distribution.
 """
-from typing import List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -43,6 +44,9 @@ from ..layers import mask_nms as greedy_mask_nms
 from ..layers import matrix_nms
 from ..task_modules import SOLOGridAssigner
 
+#: the image axes that each flip of test-time augmentation reverses
+FLIP_DIMS = dict(horizontal=(-1, ), vertical=(-2, ), diagonal=(-2, -1))
+
 DEFAULT_TEST_CFG = dict(
     nms_pre=500,
     score_thr=0.1,
@@ -53,7 +57,8 @@ DEFAULT_TEST_CFG = dict(
     max_per_img=100,
     nms_type='matrix',
     iou_thr=0.5,
-    min_area_factor=1.0)
+    min_area_factor=1.0,
+    tta_flips=())
 
 
 def masks_to_boxes(masks: Tensor) -> Tensor:
@@ -149,7 +154,11 @@ class BaseSOLOHead(BaseMaskHead):
             than ``min_area_factor`` times the level's stride, in pixels of
             the first level's masks at the paper's resolution (stride
             ``strides[0] / 2``), are dropped before NMS (1: the reference
-            implementations; 0 keeps every non-empty mask).
+            implementations; 0 keeps every non-empty mask), and
+            ``tta_flips``: test-time augmentation, the flips of the input
+            (``'horizontal'``, ``'vertical'``, ``'diagonal'``) whose head
+            outputs the detector averages with the input's own (logits,
+            flipped back) before the post-processing; empty by default.
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
     #: coordinate channels appended to each branch of the mask tower
@@ -237,6 +246,12 @@ class BaseSOLOHead(BaseMaskHead):
         if cfg['nms_type'] not in ('matrix', 'mask'):
             raise ValueError("test_cfg.nms_type must be 'matrix' or 'mask', "
                              f"got {cfg['nms_type']!r}")
+        cfg['tta_flips'] = tuple(cfg['tta_flips'] or ())
+        bad = [d for d in cfg['tta_flips'] if d not in FLIP_DIMS]
+        if bad or len(set(cfg['tta_flips'])) != len(cfg['tta_flips']):
+            raise ValueError('test_cfg.tta_flips must list distinct flips '
+                             f'out of {tuple(FLIP_DIMS)}, got '
+                             f'{cfg["tta_flips"]}')
         self.test_cfg = ConfigDict(cfg)
         self._init_layers()
 
@@ -401,6 +416,110 @@ class BaseSOLOHead(BaseMaskHead):
             mlvl_mask_outs.append(self.forward_mask_outputs(tower_outs, level))
             mlvl_cls_preds.append(self.forward_cls_level(feat, level))
         return mlvl_mask_outs, mlvl_cls_preds
+
+    # ------------------------------------------------------------------
+    # test-time augmentation
+    @contextmanager
+    def full_mask_outputs(self) -> Iterator[None]:
+        """Within it, :meth:`forward` returns every cell's mask logits.
+
+        Heads that evaluate their last mask conv lazily (only for chosen
+        cells) switch that off here, so that the outputs of flipped inputs
+        can be flipped back and averaged. A no-op by default.
+        """
+        yield
+
+    def flip_mask_outs(self, outs: Tuple[Tensor], level: int,
+                       direction: str) -> Tuple[Tensor]:
+        """Bring a level's mask outputs of a flipped input back.
+
+        Args:
+            outs (tuple[Tensor]): The level's mask outputs of the flipped
+                input (full outputs, see :meth:`full_mask_outputs`).
+            level (int): Level index.
+            direction (str): ``'horizontal'``, ``'vertical'`` or
+                ``'diagonal'`` (both).
+
+        Returns:
+            tuple[Tensor]: The outputs the head would give for the input as
+            it was: the maps flipped back, and the channels of mirrored
+            cells exchanged.
+        """
+        raise NotImplementedError
+
+    def flip_outputs(self, mlvl_mask_outs: List[Tuple[Tensor]],
+                     mlvl_cls_preds: List[Tensor], direction: str) -> tuple:
+        """Map :meth:`forward`'s outputs of a flipped input back.
+
+        The grids cover the padded input, so flipping the padded batch maps
+        cell (i, j) to (i, S - 1 - j) (horizontal) or (S - 1 - i, j)
+        (vertical) exactly.
+
+        Args:
+            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
+            mlvl_cls_preds (list[Tensor]): Category logits per level.
+            direction (str): The flip of the input (see ``FLIP_DIMS``).
+
+        Returns:
+            tuple: ``(mlvl_mask_outs, mlvl_cls_preds)`` as for the input
+            before the flip.
+        """
+        dims = FLIP_DIMS[direction]
+        mask_outs = [
+            self.flip_mask_outs(outs, level, direction)
+            for level, outs in enumerate(mlvl_mask_outs)
+        ]
+        return mask_outs, [p.flip(dims) for p in mlvl_cls_preds]
+
+    def forward_flip_tta(self, mlvl_feats: Sequence[Sequence[Tensor]],
+                         directions: Sequence[str]) -> tuple:
+        """Head outputs averaged over an input and its flipped copies.
+
+        Args:
+            mlvl_feats (Sequence[Sequence[Tensor]]): Neck outputs of the
+                input, then of the input flipped in each of ``directions``.
+            directions (Sequence[str]): The flips, one per extra view.
+
+        Returns:
+            tuple: ``(mlvl_mask_outs, mlvl_cls_preds)``, the mean logits of
+            all the views, for :meth:`predict_by_feat`.
+        """
+        if len(mlvl_feats) != len(directions) + 1:
+            raise ValueError(f'{len(mlvl_feats)} views of the features for '
+                             f'{len(directions)} flips')
+        with self.full_mask_outputs():
+            views = [self(mlvl_feats[0])]
+            for feats, direction in zip(mlvl_feats[1:], directions):
+                views.append(self.flip_outputs(*self(feats), direction))
+        num = len(views)
+        mask_outs = [
+            tuple(sum(parts) / num for parts in zip(*level_outs))
+            for level_outs in zip(*(v[0] for v in views))
+        ]
+        cls_preds = [sum(parts) / num for parts in zip(*(v[1] for v in views))]
+        return mask_outs, cls_preds
+
+    def predict_flip_tta(self,
+                         mlvl_feats: Sequence[Sequence[Tensor]],
+                         directions: Sequence[str],
+                         batch_img_metas: List[dict],
+                         rescale: bool = True) -> InstanceList:
+        """Instances from the outputs averaged by :meth:`forward_flip_tta`.
+
+        Args:
+            mlvl_feats (Sequence[Sequence[Tensor]]): Neck outputs of the
+                input, then of the input flipped in each of ``directions``.
+            directions (Sequence[str]): The flips, one per extra view.
+            batch_img_metas (list[dict]): Image meta information.
+            rescale (bool): Return masks at the original image size.
+
+        Returns:
+            list[InstanceData]: As :meth:`predict_by_feat`.
+        """
+        with self.full_mask_outputs():
+            outs = self.forward_flip_tta(mlvl_feats, directions)
+            return self.predict_by_feat(
+                *outs, batch_img_metas=batch_img_metas, rescale=rescale)
 
     # ------------------------------------------------------------------
     # training

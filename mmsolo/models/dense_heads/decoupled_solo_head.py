@@ -14,7 +14,7 @@ from mmdet.utils import MultiConfig, OptConfigType
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from .base_solo_head import BaseSOLOHead, solo_init_cfg
+from .base_solo_head import FLIP_DIMS, BaseSOLOHead, solo_init_cfg
 
 DECOUPLED_INIT_CFG = solo_init_cfg('conv_mask_list_x', 'conv_mask_list_y')
 
@@ -62,6 +62,15 @@ class DecoupledSOLOHead(BaseSOLOHead):
         feat_x, feat_y = tower_outs
         return (self.conv_mask_list_x[level](feat_x),
                 self.conv_mask_list_y[level](feat_y))
+
+    def flip_mask_outs(self, outs: Tuple[Tensor], level: int,
+                       direction: str) -> Tuple[Tensor]:
+        # X channel j: column j; Y channel i: row i
+        pred_x, pred_y = outs
+        dims = FLIP_DIMS[direction]
+        x_dims = (1, ) if -1 in dims else ()
+        y_dims = (1, ) if -2 in dims else ()
+        return pred_x.flip(x_dims + dims), pred_y.flip(y_dims + dims)
 
     def _rows_cols(self, cells: Tensor, level: int) -> Tuple[Tensor, Tensor]:
         num_grid = self.num_grids[level]

@@ -1,6 +1,7 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """Vanilla SOLO head: one mask channel per grid cell (paper §2.1-2.2)."""
-from typing import List, Tuple
+from contextlib import contextmanager
+from typing import Iterator, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -9,7 +10,7 @@ from mmdet.utils import MultiConfig
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from .base_solo_head import BaseSOLOHead, solo_init_cfg
+from .base_solo_head import FLIP_DIMS, BaseSOLOHead, solo_init_cfg
 
 
 @MODELS.register_module()
@@ -60,6 +61,27 @@ class SOLOHead(BaseSOLOHead):
         if self.lazy_mask_conv:
             return tower_outs
         return (self.conv_mask_list[level](tower_outs[0]), )
+
+    @contextmanager
+    def full_mask_outputs(self) -> Iterator[None]:
+        lazy = self.lazy_mask_conv
+        self.lazy_mask_conv = False
+        try:
+            yield
+        finally:
+            self.lazy_mask_conv = lazy
+
+    def flip_mask_outs(self, outs: Tuple[Tensor], level: int,
+                       direction: str) -> Tuple[Tensor]:
+        # channel i * S + j is the mask of cell (i, j)
+        logits, = outs
+        n, _, h, w = logits.shape
+        num_grid = self.num_grids[level]
+        dims = FLIP_DIMS[direction]
+        grid_dims = tuple(d - 2 for d in dims)  # the (i, j) axes of the view
+        logits = logits.reshape(n, num_grid, num_grid, h, w)
+        logits = logits.flip(grid_dims + dims)
+        return (logits.reshape(n, num_grid * num_grid, h, w), )
 
     def mask_logits(self, outs: Tuple[Tensor], level: int, img_inds: Tensor,
                     cells: Tensor) -> Tensor:

@@ -4,10 +4,12 @@ from typing import Tuple
 
 from mmdet.models.detectors.single_stage_instance_seg import \
     SingleStageInstanceSegmentor
+from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmsolo.registry import MODELS
+from ..dense_heads.base_solo_head import FLIP_DIMS
 from ..layers.memory_format import convert_to_channels_last, to_channels_last
 
 
@@ -64,3 +66,37 @@ class SOLO(SingleStageInstanceSegmentor):
         if self.channels_last:
             batch_inputs = to_channels_last(batch_inputs)
         return super().extract_feat(batch_inputs)
+
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True,
+                **kwargs) -> SampleList:
+        """Predict instances, with flip test-time augmentation if asked.
+
+        With ``test_cfg.tta_flips`` (e.g. ``['horizontal']``) the padded
+        batch is also run flipped each way, and the head's category and mask
+        logits of all the views, flipped back, are averaged before the
+        post-processing (one Matrix NMS over the merged predictions).
+
+        Args:
+            batch_inputs (Tensor): Inputs of shape (N, C, H, W).
+            batch_data_samples (list[:obj:`DetDataSample`]): Data samples
+                with the images' meta information.
+            rescale (bool): Return masks at the original image size.
+
+        Returns:
+            list[:obj:`DetDataSample`]: The samples with ``pred_instances``.
+        """
+        flips = self.mask_head.test_cfg.get('tta_flips', ())
+        if not flips:
+            return super().predict(
+                batch_inputs, batch_data_samples, rescale=rescale, **kwargs)
+        feats = [self.extract_feat(batch_inputs)]
+        feats += [
+            self.extract_feat(batch_inputs.flip(FLIP_DIMS[d])) for d in flips
+        ]
+        batch_img_metas = [s.metainfo for s in batch_data_samples]
+        results_list = self.mask_head.predict_flip_tta(
+            feats, flips, batch_img_metas, rescale=rescale)
+        return self.add_pred_to_datasample(batch_data_samples, results_list)

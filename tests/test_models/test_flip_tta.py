@@ -1,0 +1,188 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Flip test-time augmentation: head outputs of flipped inputs mapped back."""
+import pytest
+import torch
+from mmengine.config import ConfigDict
+
+from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
+from mmsolo.registry import MODELS
+from .test_solo_heads import HEADS, build_head, feats, metas
+
+DIRECTIONS = list(FLIP_DIMS)
+
+
+def _random_outs(head, seed):
+    """Full head outputs of some input (random, so no symmetry hides bugs)."""
+    with head.full_mask_outputs():
+        mask_outs, cls_preds = head(feats(seed=seed))
+    g = torch.Generator().manual_seed(seed + 1)
+    mask_outs = [
+        tuple(torch.randn(t.shape, generator=g) for t in outs)
+        for outs in mask_outs
+    ]
+    cls_preds = [torch.randn(p.shape, generator=g) for p in cls_preds]
+    return mask_outs, cls_preds
+
+
+@pytest.mark.parametrize('kind', HEADS)
+@pytest.mark.parametrize('direction', DIRECTIONS)
+def test_flipped_back_cells_hold_the_mirrored_cells_masks(kind, direction):
+    head = build_head(kind)
+    dims = FLIP_DIMS[direction]
+    flip_i, flip_j = -2 in dims, -1 in dims
+    # what the head gave for the flipped input
+    mask_outs, cls_preds = _random_outs(head, seed=3)
+    with head.full_mask_outputs():
+        back_masks, back_cls = head.flip_outputs(mask_outs, cls_preds,
+                                                 direction)
+    for level, num_grid in enumerate(head.num_grids):
+        cells = torch.arange(num_grid * num_grid)
+        rows, cols = cells // num_grid, cells % num_grid
+        mirrored = ((num_grid - 1 - rows if flip_i else rows) * num_grid +
+                    (num_grid - 1 - cols if flip_j else cols))
+        img_inds = torch.ones_like(cells)
+        with head.full_mask_outputs():
+            ours = head.mask_preds_for_loss(back_masks[level], level, img_inds,
+                                            cells)
+            theirs = head.mask_preds_for_loss(mask_outs[level], level,
+                                              img_inds, mirrored)
+        # cell (i, j) of the input has the flipped mask of its mirror cell
+        torch.testing.assert_close(ours, theirs.flip(dims))
+        ours_cls = back_cls[level][1].flatten(1)  # (C, S*S)
+        theirs_cls = cls_preds[level][1].flatten(1)[:, mirrored]
+        torch.testing.assert_close(ours_cls, theirs_cls)
+
+
+@pytest.mark.parametrize('kind', HEADS)
+def test_flip_back_is_an_involution_and_averaging(kind):
+    head = build_head(kind)
+    a = _random_outs(head, seed=5)
+    for direction in DIRECTIONS:
+        twice = head.flip_outputs(*head.flip_outputs(*a, direction), direction)
+        for x, y in zip(twice[1], a[1]):
+            assert torch.equal(x, y)
+        for outs, ref in zip(twice[0], a[0]):
+            for x, y in zip(outs, ref):
+                assert torch.equal(x, y)
+    # forward_flip_tta averages the input's logits with the flipped-back ones
+    x = feats(seed=11)
+    fx = [f.flip(-1) for f in x]
+    with head.full_mask_outputs():
+        own = head(x)
+        back = head.flip_outputs(*head(fx), 'horizontal')
+    mask_outs, cls_preds = head.forward_flip_tta([x, fx], ['horizontal'])
+    for level in range(head.num_levels):
+        torch.testing.assert_close(cls_preds[level],
+                                   (own[1][level] + back[1][level]) / 2)
+        for t, u, v in zip(mask_outs[level], own[0][level], back[0][level]):
+            torch.testing.assert_close(t, (u + v) / 2)
+    with pytest.raises(ValueError, match='views'):
+        head.forward_flip_tta([x], ['horizontal'])
+
+
+def test_lazy_head_gives_full_outputs_only_inside_the_context():
+    head = build_head('SOLOHead', lazy_mask_conv=True)
+    outs, _ = head(feats())
+    assert outs[0][0].shape[1] == head.feat_channels
+    with head.full_mask_outputs():
+        outs, _ = head(feats())
+    assert outs[0][0].shape[1] == head.num_grids[0]**2
+    assert head.lazy_mask_conv
+
+
+def test_bad_tta_flips():
+    with pytest.raises(ValueError, match='tta_flips'):
+        build_head('SOLOHead', test_cfg=dict(tta_flips=['sideways']))
+    with pytest.raises(ValueError, match='tta_flips'):
+        build_head(
+            'SOLOHead', test_cfg=dict(tta_flips=['vertical', 'vertical']))
+
+
+def _detector(kind, **test_cfg):
+    from mmengine.registry import DefaultScope
+
+    import mmsolo.models  # noqa: F401
+    with DefaultScope.overwrite_default_scope('mmsolo'):
+        model = _build_detector(kind, **test_cfg)
+    assert type(model.mask_head).__module__.startswith('mmsolo')
+    model.init_weights()
+    return model.eval()
+
+
+def _build_detector(kind, **test_cfg):
+    return MODELS.build(
+        ConfigDict(
+            type='SOLO',
+            data_preprocessor=dict(
+                type='mmdet.DetDataPreprocessor', pad_size_divisor=32),
+            backbone=dict(
+                type='mmdet.ResNet',
+                depth=18,
+                base_channels=8,
+                out_indices=(0, 1, 2, 3),
+                norm_cfg=dict(type='BN'),
+                init_cfg=None),
+            neck=dict(
+                type='mmdet.FPN',
+                in_channels=[8, 16, 32, 64],
+                out_channels=8,
+                start_level=0,
+                num_outs=5),
+            mask_head=dict(
+                type=kind,
+                num_classes=3,
+                in_channels=8,
+                feat_channels=8,
+                stacked_convs=1,
+                strides=[8, 8, 16, 32, 32],
+                scale_ranges=((1, 24), (12, 48), (24, 96), (48, 192), (96,
+                                                                       2048)),
+                num_grids=[8, 6, 4, 3, 2],
+                norm_cfg=dict(type='GN', num_groups=2),
+                loss_mask=dict(
+                    type='DiceLoss',
+                    use_sigmoid=True,
+                    activate=kind == 'SOLOHead',
+                    loss_weight=3.0)),
+            test_cfg=dict(score_thr=0.0, filter_thr=0.0, **test_cfg)))
+
+
+@pytest.mark.parametrize('kind', HEADS)
+def test_detector_averages_the_views(kind, monkeypatch):
+    from mmdet.structures import DetDataSample
+    torch.manual_seed(0)
+    model = _detector(kind, tta_flips=['horizontal', 'vertical'])
+    x = torch.rand(2, 3, 64, 64) * 255
+    samples = []
+    for meta in metas(2, 64):
+        s = DetDataSample()
+        s.set_metainfo(meta)
+        samples.append(s)
+    # the head sees the input's features, then those of each flip
+    seen = []
+    original = model.mask_head.forward_flip_tta
+
+    def spy(mlvl_feats, directions):
+        seen.append((mlvl_feats, tuple(directions)))
+        return original(mlvl_feats, directions)
+
+    monkeypatch.setattr(model.mask_head, 'forward_flip_tta', spy)
+    with torch.no_grad():
+        results = model.predict(x, samples)
+    (views, directions), = seen
+    assert directions == ('horizontal', 'vertical')
+    with torch.no_grad():
+        for view, dims in zip(views, [(), (-1, ), (-2, )]):
+            ref = model.extract_feat(x.flip(dims) if dims else x)
+            for a, b in zip(view, ref):
+                torch.testing.assert_close(a, b)
+    for res in results:
+        inst = res.pred_instances
+        assert inst.masks.shape[-2:] == (64, 64)
+        assert len(inst.scores) == len(inst.labels) == len(inst.bboxes)
+    # no flips: the plain prediction, without the TTA path
+    model.mask_head.test_cfg.tta_flips = ()
+    seen.clear()
+    with torch.no_grad():
+        model.predict(x, samples)
+    assert not seen
