@@ -63,17 +63,49 @@ def test_short_training_lowers_the_loss(name, shapes_data_root, tmp_path):
     assert losses[-1] < 0.8 * losses[0], losses
 
 
-def test_custom_dataset_guide_child_config(tmp_path):
-    """The ten-line child config of docs/user_guides/custom_dataset.md."""
+def _guide_child_configs(tmp_path):
+    """The child configs of docs/user_guides/custom_dataset.md, loaded."""
     guide = (ROOT / 'docs' / 'user_guides' / 'custom_dataset.md').read_text()
-    start = guide.index("```python\n_base_ = './solo_r18_fpn_shapes.py'")
-    body = guide[start + len('```python\n'):guide.index('```', start + 9)]
-    child = ROOT / 'configs' / 'quickstart' / f'_test_child_{tmp_path.name}.py'
-    child.write_text(body)
-    try:
-        cfg = Config.fromfile(str(child))
-    finally:
-        child.unlink()
+    head = "```python\n_base_ = './solo_r18_fpn_shapes.py'"
+    cfgs, start = [], guide.find(head)
+    while start >= 0:
+        body = guide[start + len('```python\n'):guide.index('```', start + 9)]
+        child = (
+            ROOT / 'configs' / 'quickstart' /
+            f'_test_child_{len(cfgs)}_{tmp_path.name}.py')
+        child.write_text(body)
+        try:
+            cfgs.append(Config.fromfile(str(child)))
+        finally:
+            child.unlink()
+        start = guide.find(head, start + 1)
+    return cfgs
+
+
+def test_custom_dataset_guide_child_config(tmp_path):
+    """The ten-line child config of docs/user_guides/custom_dataset.md and
+    its variant for photos of upright things."""
+    cfgs = _guide_child_configs(tmp_path)
+    assert len(cfgs) == 2
+    base = Config.fromfile(
+        str(ROOT / 'configs' / 'quickstart' / 'solo_r18_fpn_shapes.py'))
+    types = [t['type'] for t in cfgs[0].train_dataloader.dataset.pipeline]
+    assert 'RandomTranspose' in types  # inherited: the shapes' pipeline
+    assert cfgs[0].model.test_cfg.tta_flips == base.model.test_cfg.tta_flips
+    upright = cfgs[1]
+    pipeline = upright.train_dataloader.dataset.pipeline
+    assert 'RandomTranspose' not in [t['type'] for t in pipeline]
+    flips = [t for t in pipeline if t['type'] == 'mmdet.RandomFlip']
+    assert len(flips) == 1 and flips[0].prob == 0.5
+    assert 'direction' not in flips[0]  # horizontal, mmdet's default
+    assert upright.model.test_cfg.tta_flips == ['horizontal']
+    # the rest of the test settings are inherited
+    assert upright.model.test_cfg.score_thr == base.model.test_cfg.score_thr
+    for cfg in cfgs:
+        _check_child_config(cfg)
+
+
+def _check_child_config(cfg):
     assert cfg.model.mask_head.num_classes == 2
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dataset = cfg[loader].dataset
