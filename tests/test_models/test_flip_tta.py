@@ -6,7 +6,7 @@ from mmengine.config import ConfigDict
 
 from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
 from mmsolo.registry import MODELS
-from .test_solo_heads import HEADS, build_head, feats, metas
+from .test_solo_heads import HEADS, build_head, feats, head_cfg, metas
 
 DIRECTIONS = list(FLIP_DIMS)
 
@@ -128,22 +128,7 @@ def _build_detector(kind, **test_cfg):
                 out_channels=8,
                 start_level=0,
                 num_outs=5),
-            mask_head=dict(
-                type=kind,
-                num_classes=3,
-                in_channels=8,
-                feat_channels=8,
-                stacked_convs=1,
-                strides=[8, 8, 16, 32, 32],
-                scale_ranges=((1, 24), (12, 48), (24, 96), (48, 192), (96,
-                                                                       2048)),
-                num_grids=[8, 6, 4, 3, 2],
-                norm_cfg=dict(type='GN', num_groups=2),
-                loss_mask=dict(
-                    type='DiceLoss',
-                    use_sigmoid=True,
-                    activate=kind == 'SOLOHead',
-                    loss_weight=3.0)),
+            mask_head=head_cfg(kind, stacked_convs=1),
             test_cfg=dict(score_thr=0.0, filter_thr=0.0, **test_cfg)))
 
 
