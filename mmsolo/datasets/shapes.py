@@ -40,6 +40,7 @@ to choose the ranges (in pixels of the generated images) yourself.
 """
 import inspect
 import json
+import multiprocessing
 import os
 import os.path as osp
 import re
@@ -565,10 +566,6 @@ def make_shapes_dataset(out_dir: str,
         from mmengine.utils import ProgressBar
         bar = ProgressBar(total)
 
-    categories = [
-        dict(id=i + 1, name=name, supercategory='shape')
-        for i, name in enumerate(classes)
-    ]
     render_args = dict(
         img_size=img_size,
         classes=classes,
@@ -585,14 +582,12 @@ def make_shapes_dataset(out_dir: str,
         num_workers = min(os.cpu_count() or 1, 8)
     pool = None
     if num_workers > 1 and total > 16:
-        import multiprocessing
         methods = multiprocessing.get_all_start_methods()
         pool = multiprocessing.get_context(
             'fork' if 'fork' in methods else 'spawn').Pool(num_workers)
     try:
-        all_stats = _write_splits(out_dir, seed, num_train, num_val,
-                                  empty_ratio, classes, size_ranges,
-                                  categories, render_args, pool, bar)
+        all_stats = _write_splits(out_dir, int(seed), num_train, num_val,
+                                  empty_ratio, render_args, pool, bar)
     finally:
         if pool is not None:
             pool.close()
@@ -634,17 +629,25 @@ def _generate_image(job: tuple) -> Tuple[str, List[dict]]:
 
 
 def _write_splits(out_dir: str, seed: int, num_train: int, num_val: int,
-                  empty_ratio: float, classes: Sequence[str],
-                  size_ranges: Sequence[Range], categories: List[dict],
-                  render_args: dict, pool, bar) -> dict:
-    """Write the images and the json file of each split; return the stats."""
+                  empty_ratio: float, render_args: dict, pool, bar) -> dict:
+    """Write the images and the json file of each split; return the stats.
+
+    ``render_args`` are what :func:`_generate_image` draws an image with;
+    ``pool`` is a process pool or None (draw in this process).
+    """
+    classes = render_args['classes']
+    size_ranges = render_args['size_ranges']
+    categories = [
+        dict(id=i + 1, name=name, supercategory='shape')
+        for i, name in enumerate(classes)
+    ]
     all_stats = {}
     for split_id, (split, num) in enumerate(
             zip(SPLITS, (int(num_train), int(num_val)))):
         img_dir = osp.join(out_dir, split)
         os.makedirs(img_dir, exist_ok=True)
         _clean_split_dir(img_dir)
-        split_rng = np.random.default_rng([int(seed), split_id])
+        split_rng = np.random.default_rng([seed, split_id])
         num_empty = int(round(empty_ratio * num))
         if empty_ratio > 0 and num >= 2:
             num_empty = max(num_empty, 1)
@@ -652,7 +655,7 @@ def _write_splits(out_dir: str, seed: int, num_train: int, num_val: int,
 
         stats = _new_stats(classes, size_ranges)
         images, annotations = [], []
-        jobs = [(int(seed), split_id, idx, idx in empty, img_dir, render_args)
+        jobs = [(seed, split_id, idx, idx in empty, img_dir, render_args)
                 for idx in range(num)]
         if pool is None:
             results = map(_generate_image, jobs)
