@@ -2,11 +2,10 @@
 """Flip test-time augmentation: head outputs of flipped inputs mapped back."""
 import pytest
 import torch
-from mmengine.config import ConfigDict
 
 from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
 from mmsolo.registry import MODELS
-from .test_solo_heads import HEADS, build_head, feats, head_cfg, metas
+from .test_solo_heads import HEADS, build_head, feats, metas
 
 DIRECTIONS = list(FLIP_DIMS)
 
@@ -99,37 +98,24 @@ def test_bad_tta_flips():
 
 
 def _detector(kind, **test_cfg):
+    """The tiny tool-test SOLO (tests/data/configs) with the given head."""
+    import os.path as osp
+
+    from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     import mmsolo.models  # noqa: F401
+    tiny = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'configs',
+        'tiny_solo_shapes.py')
+    cfg = Config.fromfile(tiny).model
+    cfg.mask_head.type = kind
+    cfg.test_cfg.update(test_cfg)
     with DefaultScope.overwrite_default_scope('mmsolo'):
-        model = _build_detector(kind, **test_cfg)
+        model = MODELS.build(cfg)
     assert type(model.mask_head).__module__.startswith('mmsolo')
     model.init_weights()
     return model.eval()
-
-
-def _build_detector(kind, **test_cfg):
-    return MODELS.build(
-        ConfigDict(
-            type='SOLO',
-            data_preprocessor=dict(
-                type='mmdet.DetDataPreprocessor', pad_size_divisor=32),
-            backbone=dict(
-                type='mmdet.ResNet',
-                depth=18,
-                base_channels=8,
-                out_indices=(0, 1, 2, 3),
-                norm_cfg=dict(type='BN'),
-                init_cfg=None),
-            neck=dict(
-                type='mmdet.FPN',
-                in_channels=[8, 16, 32, 64],
-                out_channels=8,
-                start_level=0,
-                num_outs=5),
-            mask_head=head_cfg(kind, stacked_convs=1),
-            test_cfg=dict(score_thr=0.0, filter_thr=0.0, **test_cfg)))
 
 
 @pytest.mark.parametrize('kind', HEADS)

@@ -12,8 +12,8 @@ from mmsolo.registry import MODELS
 FEAT_SIZES = [(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)]  # P2-P6 of 64x64
 
 
-def head_cfg(kind='SOLOHead', **kw):
-    """The test heads' config: 3 classes, 8 channels, 2 convs per tower."""
+def build_head(kind='SOLOHead', **kw):
+    import mmsolo.models  # noqa: F401
     cfg = dict(
         type=kind,
         num_classes=3,
@@ -30,12 +30,7 @@ def head_cfg(kind='SOLOHead', **kw):
             activate=kind == 'SOLOHead',
             loss_weight=3.0))
     cfg.update(kw)
-    return cfg
-
-
-def build_head(kind='SOLOHead', **kw):
-    import mmsolo.models  # noqa: F401
-    head = MODELS.build(ConfigDict(head_cfg(kind, **kw)))
+    head = MODELS.build(ConfigDict(cfg))
     head.init_weights()
     return head
 
