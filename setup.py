@@ -89,5 +89,6 @@ if __name__ == '__main__':
             'tests': parse_requirements('requirements/tests.txt'),
             'build': parse_requirements('requirements/build.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
+            'deploy': parse_requirements('requirements/deploy.txt'),
         },
         zip_safe=False)

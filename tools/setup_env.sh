@@ -86,7 +86,8 @@ fi
 
 say "installing $MMENGINE_SPEC $MMDET_SPEC and mmsolo's requirements"
 "${PIP[@]}" install -q "$MMENGINE_SPEC" "$MMDET_SPEC" \
-    -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+    -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
+    -r "$ROOT/requirements/deploy.txt"
 # torch's metadata asks for a recent setuptools; the old one was only for
 # building mmcv.
 "${PIP[@]}" install -q "setuptools>=77"

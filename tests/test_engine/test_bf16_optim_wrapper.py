@@ -22,7 +22,19 @@ def _wrapper(model, **kwargs):
             **kwargs))
 
 
-def test_autocast_only_inside_the_context():
+@pytest.fixture
+def native(monkeypatch):
+    """This CPU computes bfloat16 natively, whatever the machine's CPU is.
+
+    The wrapper decides from the CPU flags; a test that expects bfloat16
+    outputs states that assumption instead of reading the machine (on a CPU
+    without AVX512-BF16 or AMX the wrapper correctly trains in float32).
+    """
+    from mmsolo.engine.optim_wrappers import bf16_optim_wrapper
+    monkeypatch.setattr(bf16_optim_wrapper, 'native_bf16', lambda _: True)
+
+
+def test_autocast_only_inside_the_context(native):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(2))
     wrapper = _wrapper(model)
     assert isinstance(wrapper, BF16OptimWrapper)
@@ -73,7 +85,7 @@ def test_rejects_unknown_device_type():
 
 
 @pytest.mark.parametrize('kind', ['vanilla', 'decoupled', 'light'])
-def test_solo_losses_are_float32_and_close(kind):
+def test_solo_losses_are_float32_and_close(native, kind):
     from mmsolo.registry import MODELS
     init_default_scope('mmsolo')
     torch.manual_seed(3)
