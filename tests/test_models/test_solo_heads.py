@@ -250,7 +250,7 @@ def test_bad_test_cfg():
 def test_masks_to_boxes_matches_mmdet():
     from mmdet.structures.mask import mask2bbox
 
-    from mmsolo.models.dense_heads.base_solo_head import masks_to_boxes
+    from mmsolo.models.layers import masks_to_boxes
     masks = torch.rand(6, 17, 23) > 0.97
     masks[0] = False
     masks[1, 16, 22] = True

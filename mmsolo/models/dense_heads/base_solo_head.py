@@ -40,8 +40,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mmsolo.registry import MODELS
 from ..layers import GRID_ALIGN_MODES, align_to_grid, concat_coords
-from ..layers import mask_nms as greedy_mask_nms
-from ..layers import matrix_nms
+from ..layers.postprocess import resize_stack, solo_postprocess, tracing
 from ..task_modules import SOLOGridAssigner
 
 #: the image axes that each flip of test-time augmentation reverses
@@ -59,28 +58,6 @@ DEFAULT_TEST_CFG = dict(
     iou_thr=0.5,
     min_area_factor=1.0,
     tta_flips=())
-
-
-def masks_to_boxes(masks: Tensor) -> Tensor:
-    """Tight xyxy boxes of binary masks, vectorised; zeros for empty masks.
-
-    Args:
-        masks (Tensor): Bool masks, (N, H, W).
-
-    Returns:
-        Tensor: Float boxes, (N, 4), with exclusive right/bottom edges as
-        mmdet's ``mask2bbox``.
-    """
-    n, h, w = masks.shape
-    rows = masks.any(2)  # (N, H)
-    cols = masks.any(1)  # (N, W)
-    nonempty = rows.any(1)
-    y0 = rows.int().argmax(1)
-    y1 = h - rows.flip(1).int().argmax(1)
-    x0 = cols.int().argmax(1)
-    x1 = w - cols.flip(1).int().argmax(1)
-    boxes = torch.stack([x0, y0, x1, y1], dim=1).float()
-    return boxes * nonempty[:, None]
 
 
 def solo_init_cfg(*mask_output_names: str) -> List[dict]:
@@ -368,10 +345,7 @@ class BaseSOLOHead(BaseMaskHead):
         """
         if self.mask_upsample == 2:
             return logits
-        return F.interpolate(
-            logits[:, None],
-            scale_factor=self.mask_upsample // 2,
-            mode='bilinear')[:, 0]
+        return resize_stack(logits, scale_factor=self.mask_upsample // 2)
 
     def forward_cls_level(self, feat: Tensor, level: int) -> Tensor:
         """Category logits of one level, (N, num_classes, S, S)."""
@@ -623,6 +597,22 @@ class BaseSOLOHead(BaseMaskHead):
         local_max = F.max_pool2d(scores, 2, stride=1, padding=1)
         return scores * (local_max[:, :, :-1, :-1] == scores)
 
+    def flat_cls_scores(self, mlvl_cls_preds: List[Tensor]) -> Tensor:
+        """Category scores of every cell after point NMS.
+
+        Args:
+            mlvl_cls_preds (list[Tensor]): Category logits per level,
+                (N, num_classes, S, S).
+
+        Returns:
+            Tensor: (N, num_cells, num_classes), the levels' cells in order.
+        """
+        n = mlvl_cls_preds[0].shape[0]
+        return torch.cat([
+            self.point_nms(p.sigmoid()).permute(0, 2, 3, 1).reshape(
+                n, -1, self.cls_out_channels) for p in mlvl_cls_preds
+        ], 1)
+
     def predict_by_feat(self,
                         mlvl_mask_outs: List[Tuple[Tensor]],
                         mlvl_cls_preds: List[Tensor],
@@ -643,178 +633,85 @@ class BaseSOLOHead(BaseMaskHead):
             ``labels``, ``scores`` and ``bboxes`` (the tight boxes of the
             masks, xyxy).
         """
-        scores = [
-            self.point_nms(p.sigmoid()).permute(0, 2, 3, 1)
-            for p in mlvl_cls_preds
-        ]
+        scores = self.flat_cls_scores(mlvl_cls_preds)
         results = []
         for img_ind, img_meta in enumerate(batch_img_metas):
-            cls_scores = torch.cat([
-                s[img_ind].reshape(-1, self.cls_out_channels) for s in scores
-            ])
-            results.append(
-                self._predict_single(mlvl_mask_outs, cls_scores, img_ind,
-                                     img_meta, rescale))
+            img_shape = tuple(img_meta['img_shape'][:2])
+            out_shape = tuple(img_meta['ori_shape'][:2]) if rescale \
+                else img_shape
+            masks, labels, scores_, bboxes = self.predict_image(
+                mlvl_mask_outs, scores[img_ind], img_ind, img_shape, out_shape)
+            result = InstanceData()
+            result.masks = masks
+            result.labels = labels
+            result.scores = scores_
+            result.bboxes = bboxes.to(scores_.dtype)
+            results.append(result)
         return results
-
-    def _empty_result(self, cls_scores: Tensor,
-                      out_shape: Tuple[int, int]) -> InstanceData:
-        results = InstanceData()
-        results.scores = cls_scores.new_zeros(0)
-        results.labels = torch.zeros(
-            0, dtype=torch.long, device=cls_scores.device)
-        results.masks = torch.zeros((0, *out_shape),
-                                    dtype=torch.bool,
-                                    device=cls_scores.device)
-        results.bboxes = cls_scores.new_zeros(0, 4)
-        return results
-
-    def _cell_levels(self, cells: Tensor) -> Tuple[Tensor, Tensor]:
-        """Levels and level-local indices of global cell indices."""
-        sizes = cells.new_tensor([s * s for s in self.num_grids])
-        ends = sizes.cumsum(0)
-        levels = torch.searchsorted(ends, cells, right=True)
-        return levels, cells - (ends - sizes)[levels]
 
     def cell_masks(self, mlvl_mask_outs: List[Tuple[Tensor]], img_ind: int,
                    cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
         """Soft masks of global cells of one image at the first level's size.
 
         Args:
-            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
-            img_ind (int): Image index in the batch.
-            cells (Tensor): Global cell indices, (K,).
+            mlvl_mask_outs (list[tuple[Tensor]]): What
+                :meth:`prepare_predict` made of the mask outputs.
+            img_ind (int): Image index in them.
+            cells (Tensor): Sorted global cell indices (repeats allowed),
+                (K,).
             out_size (tuple[int]): (h, w) of the first level's masks.
 
         Returns:
             Tensor: (K, h, w) probabilities.
         """
-        levels, local = self._cell_levels(cells)
-        out = mlvl_mask_outs[0][0].new_empty((len(cells), *out_size))
-        for level in levels.unique().tolist():
-            sel = levels == level
-            out[sel] = self.mask_probs(mlvl_mask_outs[level], level, img_ind,
-                                       local[sel], out_size)
-        return out
+        parts, start = [], 0
+        for level, num_grid in enumerate(self.num_grids):
+            end = start + num_grid * num_grid
+            local = cells[(cells >= start) & (cells < end)] - start
+            start = end
+            if tracing() or local.numel():
+                parts.append(
+                    self.mask_probs(mlvl_mask_outs[level], level, img_ind,
+                                    local, out_size))
+        if not parts:
+            return mlvl_mask_outs[0][0].new_zeros((0, *out_size))
+        return torch.cat(parts)
 
-    def _chunks(self, n: int, chunk: int):
-        for start in range(0, n, chunk):
-            yield slice(start, min(start + chunk, n))
+    def predict_image(self, mlvl_mask_outs: List[Tuple[Tensor]],
+                      cls_scores: Tensor, img_ind: int, img_shape: Tuple[int,
+                                                                         int],
+                      out_shape: Tuple[int, int]) -> Tuple[Tensor, ...]:
+        """Instances of one image (see :func:`solo_postprocess`).
 
-    def _predict_single(self, mlvl_mask_outs: List[Tuple[Tensor]],
-                        cls_scores: Tensor, img_ind: int, img_meta: dict,
-                        rescale: bool) -> InstanceData:
-        cfg = self.test_cfg
-        img_h, img_w = img_meta['img_shape'][:2]
-        out_shape = tuple(img_meta['ori_shape'][:2]) if rescale \
-            else (img_h, img_w)
+        Args:
+            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
+            cls_scores (Tensor): The image's (num_cells, num_classes) scores
+                from :meth:`flat_cls_scores`.
+            img_ind (int): Image index in the batch.
+            img_shape (tuple[int]): (h, w) of the image in the padded input.
+            out_shape (tuple[int]): (H, W) of the output masks.
+
+        Returns:
+            tuple[Tensor]: ``(masks, labels, scores, bboxes)``.
+        """
         feat_size = self.mask_feat_size(mlvl_mask_outs[0])
-        mask_stride0 = self.assigner.mask_strides[0]
-        upsampled_size = (int(feat_size[0] * mask_stride0),
-                          int(feat_size[1] * mask_stride0))
-        chunk = max(1, cfg.nms_pre if cfg.nms_pre > 0 else 500)
-        mlvl_mask_outs, img_ind = self.prepare_predict(mlvl_mask_outs, img_ind,
-                                                       feat_size)
-
-        # 1. (cell, class) candidates above the score threshold
-        inds = (cls_scores > cfg.score_thr).nonzero()
-        if len(inds) == 0:
-            return self._empty_result(cls_scores, out_shape)
-        cand_cells, cand_labels = inds[:, 0], inds[:, 1]
-        cand_scores = cls_scores[cand_cells, cand_labels]
-
-        # 2. mask area and maskness per candidate cell, in bounded chunks
-        cells, inverse = torch.unique(cand_cells, return_inverse=True)
-        areas = cls_scores.new_zeros(len(cells))
-        soft_sums = cls_scores.new_zeros(len(cells))
-        # When all candidate cells fit in one chunk, their soft masks are
-        # kept for NMS and pasting instead of being computed again.
-        cached = None
-        for sl in self._chunks(len(cells), chunk):
-            probs = self.cell_masks(mlvl_mask_outs, img_ind, cells[sl],
-                                    feat_size)
-            binary = probs > cfg.mask_thr
-            areas[sl] = binary.sum((1, 2)).float()
-            soft_sums[sl] = (probs * binary).sum((1, 2))
-            if len(cells) <= chunk:
-                cached, cached_binary = probs, binary
-
-        def soft_masks(chosen: Tensor) -> Tensor:
-            if cached is not None:
-                return cached[torch.searchsorted(cells, chosen)]
-            return self.cell_masks(mlvl_mask_outs, img_ind, chosen, feat_size)
-
-        levels, _ = self._cell_levels(cells)
+        stride0 = self.assigner.mask_strides[0]
+        if float(stride0).is_integer():
+            stride0 = int(stride0)
+        pad_shape = (feat_size[0] * stride0, feat_size[1] * stride0)
+        prepared, ind = self.prepare_predict(mlvl_mask_outs, img_ind,
+                                             feat_size)
         # the reference's filter (area above the level's stride, in pixels
         # of the first level's masks at the paper's resolution) with the
         # same physical area at the resolution of the masks here
-        min_areas = cls_scores.new_tensor(self.strides)[levels] * (
-            cfg.get('min_area_factor', 1.) * (self.mask_upsample / 2)**2)
-        keep = (areas > min_areas)[inverse]
-        if not keep.any():
-            return self._empty_result(cls_scores, out_shape)
-        cand_cells, cand_labels = cand_cells[keep], cand_labels[keep]
-        inverse = inverse[keep]
-        cand_scores = cand_scores[keep] * (soft_sums / areas)[inverse]
-
-        # 3. top nms_pre candidates, with binary masks, into NMS
-        cand_scores, order = torch.sort(cand_scores, descending=True)
-        if 0 < cfg.nms_pre < len(order):
-            order, cand_scores = order[:cfg.nms_pre], cand_scores[:cfg.nms_pre]
-        cand_cells, cand_labels = cand_cells[order], cand_labels[order]
-        top_areas = areas[inverse[order]]
-        top_cells, top_inverse = torch.unique(cand_cells, return_inverse=True)
-        top_masks = torch.empty((len(top_cells), *feat_size),
-                                dtype=torch.bool,
-                                device=cls_scores.device)
-        for sl in self._chunks(len(top_cells), chunk):
-            if cached is not None:
-                top_masks[sl] = cached_binary[torch.searchsorted(
-                    cells, top_cells[sl])]
-            else:
-                top_masks[sl] = soft_masks(top_cells[sl]) > cfg.mask_thr
-        nms_args = dict(
-            mask_area=top_areas,
-            max_num=cfg.max_per_img,
-            filter_thr=cfg.filter_thr)
-        if cfg.nms_type == 'matrix':
-            scores, labels, _, keep_inds = matrix_nms(
-                top_masks[top_inverse],
-                cand_labels,
-                cand_scores,
-                kernel=cfg.kernel,
-                sigma=cfg.sigma,
-                **nms_args)
-        else:
-            scores, labels, _, keep_inds = greedy_mask_nms(
-                top_masks[top_inverse],
-                cand_labels,
-                cand_scores,
-                iou_thr=cfg.iou_thr,
-                **nms_args)
-        if len(keep_inds) == 0:
-            return self._empty_result(cls_scores, out_shape)
-
-        # 4. paste only the kept masks at the output size
-        kept_cells = cand_cells[keep_inds]
-        masks = torch.empty((len(kept_cells), *out_shape),
-                            dtype=torch.bool,
-                            device=cls_scores.device)
-        bboxes = scores.new_zeros((len(kept_cells), 4))
-        for sl in self._chunks(len(kept_cells), 16):
-            probs = F.interpolate(
-                soft_masks(kept_cells[sl])[None],
-                size=upsampled_size,
-                mode='bilinear')[:, :, :img_h, :img_w]
-            if tuple(probs.shape[-2:]) != out_shape:
-                probs = F.interpolate(probs, size=out_shape, mode='bilinear')
-            masks[sl] = probs[0] > cfg.mask_thr
-            # boxes while the chunk is still in cache
-            bboxes[sl] = masks_to_boxes(masks[sl])
-
-        results = InstanceData()
-        results.masks = masks
-        results.labels = labels
-        results.scores = scores
-        results.bboxes = bboxes.to(scores.dtype)
-        return results
+        factor = self.test_cfg.get('min_area_factor',
+                                   1.) * (self.mask_upsample / 2)**2
+        return solo_postprocess(
+            cls_scores,
+            lambda cells: self.cell_masks(prepared, ind, cells, feat_size),
+            self.test_cfg,
+            self.num_grids,
+            min_areas=[stride * factor for stride in self.strides],
+            pad_shape=pad_shape,
+            img_shape=img_shape,
+            out_shape=out_shape)

@@ -10,6 +10,7 @@ from mmdet.utils import MultiConfig
 from torch import Tensor
 
 from mmsolo.registry import MODELS
+from ..layers.postprocess import resize_stack
 from .base_solo_head import FLIP_DIMS, BaseSOLOHead, solo_init_cfg
 
 
@@ -121,11 +122,19 @@ class SOLOHead(BaseSOLOHead):
 
     def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
                    cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
-        img_inds = torch.full_like(cells, img_ind)
-        probs = self.mask_logits(outs, level, img_inds, cells).sigmoid()
+        if self.lazy_mask_conv:
+            # the 1x1 conv of the chosen channels, as one matrix product
+            feat = outs[0][img_ind]  # (C, h, w)
+            h, w = feat.shape[-2:]
+            conv = self.conv_mask_list[level]
+            logits = conv.weight[cells].flatten(1) @ feat.reshape(
+                feat.shape[0], -1) + conv.bias[cells, None]
+            logits = logits.reshape(-1, h, w)
+        else:
+            logits = outs[0][img_ind, cells]
+        probs = self.upsample_logits(logits).sigmoid()
         if tuple(probs.shape[-2:]) != tuple(out_size):
-            probs = F.interpolate(
-                probs[None], size=out_size, mode='bilinear')[0]
+            probs = resize_stack(probs, size=out_size)
         return probs
 
     def graph_anchor(self, mlvl_mask_outs: List[Tuple[Tensor]]) -> Tensor:

@@ -5,6 +5,9 @@ Every mask's score is decayed by the strongest overlap it has with a
 higher-scored mask of the same class, compensated by how strongly that
 higher-scored mask is itself suppressed. This is what the official SOLO
 checkpoints were evaluated with.
+
+It has no branch on the data, so that it traces into an ONNX graph
+(``torch.jit.trace``) that also holds when there are no masks.
 """
 from typing import Optional, Tuple
 
@@ -22,15 +25,10 @@ def mask_iou_upper(masks: Tensor, areas: Tensor) -> Tensor:
     Returns:
         Tensor: Shape (N, N).
     """
-    flat = masks.reshape(masks.size(0), -1).float()
+    flat = masks.flatten(1).float()
     inter = flat @ flat.t()
     union = areas[:, None] + areas[None, :] - inter
     return (inter / union).triu(diagonal=1)
-
-
-def _empty(masks: Tensor, labels: Tensor, scores: Tensor) -> tuple:
-    return (scores.new_zeros(0), labels.new_zeros(0),
-            masks.new_zeros(0, *masks.shape[-2:]), labels.new_zeros(0))
 
 
 def matrix_nms(
@@ -66,43 +64,45 @@ def matrix_nms(
     if kernel not in ('gaussian', 'linear'):
         raise ValueError(f"kernel must be 'gaussian' or 'linear', got "
                          f'{kernel!r}')
-    assert len(labels) == len(masks) == len(scores)
-    if len(labels) == 0:
-        return _empty(masks, labels, scores)
+    if not torch.jit.is_tracing():
+        assert len(labels) == len(masks) == len(scores)
     if mask_area is None:
         mask_area = masks.sum((1, 2)).float()
-    assert len(mask_area) == len(masks)
 
     scores, order = torch.sort(scores, descending=True)
-    if 0 < nms_pre < len(order):
+    if nms_pre > 0:
         order = order[:nms_pre]
         scores = scores[:nms_pre]
     keep_inds = order
     masks, labels, mask_area = masks[order], labels[order], mask_area[order]
 
-    num = len(labels)
     iou = mask_iou_upper(masks, mask_area)
     same_label = (labels[:, None] == labels[None, :]).float().triu(diagonal=1)
     decay_iou = iou * same_label
-    # how much each (higher-scored) mask i is suppressed itself
-    compensate_iou = decay_iou.max(0)[0].expand(num, num).t()
+    # Reductions over dim 0 get an extra row (zeros for the max, ones for
+    # the min) that changes no result, so that they also hold for no masks:
+    # IoUs are >= 0 and every coefficient is <= 1 (the top mask, row 0, is
+    # never suppressed itself).
+    zeros = decay_iou.new_zeros((1, decay_iou.shape[1]))
+    # how much each (higher-scored) mask i is suppressed itself: row i
+    compensate_iou = torch.cat([decay_iou, zeros]).max(0)[0]
+    compensate_iou = compensate_iou[:, None].expand_as(decay_iou)
     if kernel == 'gaussian':
         decay = torch.exp(-1 * sigma * (decay_iou**2))
         compensate = torch.exp(-1 * sigma * (compensate_iou**2))
-        coefficient = (decay / compensate).min(0)[0]
+        ratio = decay / compensate
     else:
-        coefficient = ((1 - decay_iou) / (1 - compensate_iou)).min(0)[0]
+        ratio = (1 - decay_iou) / (1 - compensate_iou)
+    coefficient = torch.cat([ratio, zeros + 1]).min(0)[0]
     scores = scores * coefficient
 
     if filter_thr > 0:
         keep = scores >= filter_thr
-        if not keep.any():
-            return _empty(masks, labels, scores)
         keep_inds, scores = keep_inds[keep], scores[keep]
         masks, labels = masks[keep], labels[keep]
 
     scores, order = torch.sort(scores, descending=True)
-    if 0 < max_num < len(order):
+    if max_num > 0:
         order = order[:max_num]
         scores = scores[:max_num]
     return scores, labels[order], masks[order], keep_inds[order]
