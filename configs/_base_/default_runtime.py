@@ -8,6 +8,13 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmdet.DetVisualizationHook'))
+# Reliability checks (mmsolo/engine/hooks): stop at the first NaN/inf loss or
+# gradient before anything is saved; explain checkpoints whose shapes differ
+# from the model's. `custom_hooks = []` in a config switches them off.
+custom_hooks = [
+    dict(type='NonFiniteCheckHook'),
+    dict(type='CheckpointMismatchHook')
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -81,6 +81,32 @@ def restricted_getattr(obj, name: str):
     return getattr(obj, name)
 
 
+def restricted_bytes(*args) -> bytes:
+    """``bytes()`` limited to the empty bytes object.
+
+    Stands in for ``builtins.bytes`` inside the weights-only unpickler. Pickle
+    protocol 2 stores ``b''`` as the call ``bytes()``, which is how the data
+    of a zero-size numpy array (an empty :class:`HistoryBuffer`, for one)
+    reaches a checkpoint; non-empty bytes are stored through
+    ``_codecs.encode``, which torch allows itself. Any argument is refused,
+    so that a pickle cannot use ``bytes(n)`` to allocate ``n`` bytes.
+
+    Args:
+        *args: What the pickle passes to ``bytes``; must be empty.
+
+    Returns:
+        bytes: ``b''``.
+
+    Raises:
+        UnsafeCheckpointError: When called with any argument.
+    """
+    if args:
+        raise UnsafeCheckpointError(
+            'checkpoint calls bytes() with arguments, which is not allowed '
+            '(only the empty bytes object is)')
+    return b''
+
+
 def safe_checkpoint_globals() -> List[Union[Callable, type, tuple]]:
     """The types that mmengine / mmdet / mmsolo checkpoints hold.
 
@@ -91,6 +117,8 @@ def safe_checkpoint_globals() -> List[Union[Callable, type, tuple]]:
     return [HistoryBuffer] + _numpy_globals() + [
         (restricted_getattr, 'builtins.getattr'),
         (restricted_getattr, '__builtin__.getattr'),
+        (restricted_bytes, 'builtins.bytes'),
+        (restricted_bytes, '__builtin__.bytes'),
     ]
 
 

@@ -253,3 +253,45 @@ def test_runner_refuses_code(evil_ckpt, tmp_path, resume):
         else:
             runner.load_or_resume()
     assert not marker.exists()
+
+
+@pytest.mark.parametrize('shape', [(0, ), (0, 3), (2, 0)])
+def test_zero_size_arrays_load(tmp_path, shape):
+    """Pickle stores a zero-size array's data as ``bytes()``."""
+    empty = HistoryBuffer()  # its history is a zero-size float array
+    path = str(tmp_path / 'empty.pth')
+    torch.save(
+        dict(
+            meta=dict(arr=np.zeros(shape, np.float32)),
+            message_hub=dict(log_scalars={'train/loss': empty})), path)
+    assert any('bytes' in n for n in pickle_globals(path))
+    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert ckpt['meta']['arr'].shape == shape
+    assert ckpt['meta']['arr'].dtype == np.float32
+    assert len(ckpt['message_hub']['log_scalars']['train/loss'].data[0]) == 0
+
+
+def test_runner_checkpoint_with_empty_history_buffer(real_ckpt, tmp_path):
+    """A Runner checkpoint whose message hub holds an empty buffer."""
+    ckpt = torch.load(real_ckpt, weights_only=False)
+    ckpt['message_hub']['log_scalars']['train/never_logged'] = HistoryBuffer()
+    path = str(tmp_path / 'with_empty.pth')
+    torch.save(ckpt, path)
+    loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    buffers = loaded['message_hub']['log_scalars']
+    assert len(buffers['train/never_logged'].data[0]) == 0
+    assert np.isfinite(buffers['train/loss'].mean())
+
+
+class BytesPayload:
+    """Pickles as ``bytes(n)``: an allocation of ``n`` bytes."""
+
+    def __reduce__(self):
+        return bytes, (1 << 20, )
+
+
+def test_bytes_with_arguments_refused(tmp_path):
+    path = str(tmp_path / 'bytes.pth')
+    torch.save(dict(meta=dict(blob=BytesPayload())), path)
+    with pytest.raises(UnsafeCheckpointError):
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
