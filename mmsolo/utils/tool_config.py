@@ -1,5 +1,6 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """The config loading that ``tools/train.py`` and ``tools/test.py`` share."""
+import importlib.util
 import os.path as osp
 from typing import Optional
 
@@ -37,3 +38,53 @@ def load_tool_config(config: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def load_any_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    """Load a config file or a ``package::path`` config.
+
+    ``package::path.py`` (``mmsolo::solo/solo_r50_fpn_1x_coco.py``,
+    ``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``) is the file under
+    the installed package's ``.mim/configs``, as for ``_base_`` entries;
+    other names (``package::model name``) go to mmengine's ``get_config``,
+    which looks them up in the package's ``model-index.yml``.
+
+    Args:
+        config (str): A path or ``package::path``.
+        cfg_options (dict, optional): Overrides from ``--cfg-options``.
+
+    Returns:
+        Config: The config (the default scope is left alone).
+    """
+    if '::' in config and config.endswith('.py'):
+        package, path = config.split('::', 1)
+        cfg_file = osp.join(package_path(package), '.mim', 'configs', path)
+        if not osp.isfile(cfg_file):
+            raise FileNotFoundError(f'{config}: no {cfg_file}')
+        cfg = Config.fromfile(cfg_file)
+    elif '::' in config:
+        from mmengine.hub import get_config
+        cfg = get_config(config)
+    else:
+        cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def package_path(package: str) -> str:
+    """The folder of an installed (or importable) Python package.
+
+    mmengine's ``get_installed_path`` needs ``pkg_resources``, which
+    setuptools>=81 no longer ships; this asks the import system instead.
+
+    Args:
+        package (str): Module name, e.g. ``'mmdet'``.
+
+    Returns:
+        str: The package's folder.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f'{package} is not installed')
+    return osp.dirname(spec.origin)
