@@ -31,10 +31,7 @@ from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from analyze_results import (
-    build_test_dataset,
-    ground_truth,  # noqa: E402
-    load_predictions)
+import analyze_results as ar  # noqa: E402  (same folder)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -128,7 +125,7 @@ def calculate_confusion_matrix(dataset,
     progress = ProgressBar(len(dataset))
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
-        analyze_per_img_dets(matrix, ground_truth(info),
+        analyze_per_img_dets(matrix, ar.ground_truth(info),
                              preds.get(info['img_id'], empty), score_thr,
                              tp_iou_thr)
         progress.update()
@@ -170,8 +167,8 @@ def main(argv: Optional[Sequence[str]] = None) -> np.ndarray:
     import matplotlib
     if not args.show:
         matplotlib.use('Agg')
-    dataset = build_test_dataset(args.config, args.cfg_options)
-    preds = load_predictions(args.prediction_path)
+    dataset = ar.build_test_dataset(args.config, args.cfg_options)
+    preds = ar.load_predictions(args.prediction_path)
     matrix = calculate_confusion_matrix(dataset, preds, args.score_thr,
                                         args.tp_iou_thr)
     labels = tuple(dataset.metainfo['classes']) + ('background', )

@@ -22,6 +22,9 @@ from mmengine.logging import print_log
 
 from mmsolo.utils import load_checkpoint_file
 
+#: What a published checkpoint keeps by default.
+SAVE_KEYS = ('meta', 'state_dict')
+
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
@@ -33,7 +36,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--save-keys',
         nargs='+',
         type=str,
-        default=['meta', 'state_dict'],
+        default=list(SAVE_KEYS),
         help='keys to save in the published checkpoint')
     return parser.parse_args(argv)
 
@@ -47,10 +50,9 @@ def sha256sum(path: str) -> str:
     return digest.hexdigest()
 
 
-def process_checkpoint(
-    in_file: str,
-    out_file: str,
-    save_keys: Sequence[str] = ('meta', 'state_dict')) -> str:
+def process_checkpoint(in_file: str,
+                       out_file: str,
+                       save_keys: Sequence[str] = SAVE_KEYS) -> str:
     """Keep ``save_keys`` of a checkpoint and save it under its hash.
 
     Args:
