@@ -9,10 +9,12 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmdet.DetVisualizationHook'))
 # Reliability checks (mmsolo/engine/hooks): stop at the first NaN/inf loss or
-# gradient before anything is saved; explain checkpoints whose shapes differ
+# gradient before anything is saved; reject a dataset with more classes than
+# the model and log skipped images; explain checkpoints whose shapes differ
 # from the model's. `custom_hooks = []` in a config switches them off.
 custom_hooks = [
     dict(type='NonFiniteCheckHook'),
+    dict(type='DataCheckHook'),
     dict(type='CheckpointMismatchHook')
 ]
 

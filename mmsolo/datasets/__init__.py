@@ -1,11 +1,14 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
+from .coco import (CocoDataset, DatasetConfigError, UnreadableImageError,
+                   unreadable_reason)
 from .shapes import (SHAPES_CLASSES, SUPPORTED_SHAPES, default_size_ranges,
                      ensure_shapes_dataset, make_shapes_dataset,
                      mask_to_polygons)
 from .transforms import RandomTranspose
 
 __all__ = [
-    'SHAPES_CLASSES', 'SUPPORTED_SHAPES', 'default_size_ranges',
-    'ensure_shapes_dataset', 'make_shapes_dataset', 'mask_to_polygons',
-    'RandomTranspose'
+    'CocoDataset', 'DatasetConfigError', 'UnreadableImageError',
+    'unreadable_reason', 'SHAPES_CLASSES', 'SUPPORTED_SHAPES',
+    'default_size_ranges', 'ensure_shapes_dataset', 'make_shapes_dataset',
+    'mask_to_polygons', 'RandomTranspose'
 ]

@@ -367,12 +367,17 @@ def test_pipelines_build_and_run(config_file, tmp_path):
 def test_runtime_types_resolve(config_file):
     """Dataset, samplers, metric, loops, optimiser and lr schedulers named
     in the config resolve from the mmsolo scope."""
-    from mmdet.datasets import AspectRatioBatchSampler, CocoDataset
+    from mmdet.datasets import AspectRatioBatchSampler
+    from mmdet.datasets import CocoDataset as MMDetCocoDataset
     from mmdet.evaluation import CocoMetric
+
+    from mmsolo.datasets import CocoDataset
     cfg = load(config_file)
 
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        # mmsolo's: mmdet's with clear errors for bad classes and images
         assert DATASETS.get(cfg[loader].dataset.type) is CocoDataset
+        assert issubclass(CocoDataset, MMDetCocoDataset)
         assert DATA_SAMPLERS.get(cfg[loader].sampler.type) is not None
     assert DATA_SAMPLERS.get(cfg.train_dataloader.batch_sampler.type) is \
         AspectRatioBatchSampler

@@ -2,7 +2,9 @@
 # COCO 2017 instance segmentation, single scale (1333, 800).
 
 # ========================= Frequently changed values =========================
-dataset_type = 'mmdet.CocoDataset'
+# mmsolo's CocoDataset: mmdet's, plus clear errors for classes that the json
+# lacks and unreadable images (or `skip_unreadable=True` to skip them).
+dataset_type = 'CocoDataset'
 data_root = 'data/coco/'
 # Classes come from the dataset type; for a custom COCO-format dataset pass
 # e.g. ``metainfo=dict(classes=('cat', 'dog'))`` to the datasets (and set

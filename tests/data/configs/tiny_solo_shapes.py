@@ -93,7 +93,7 @@ train_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type='mmdet.CocoDataset',
+        type='CocoDataset',
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='train.json',
@@ -107,7 +107,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='mmdet.CocoDataset',
+        type='CocoDataset',
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='val.json',
