@@ -12,13 +12,21 @@ Example::
 ``DetLocalVisualizer``) and ``OUT_DIR/preds/<name>.json`` (``labels``,
 ``scores``, ``bboxes`` as xyxy and ``masks`` as COCO RLE). It is built on
 mmdet's ``DetInferencer`` with ``scope='mmsolo'``.
+
+An image that cannot be read (missing, empty, corrupt) is skipped with a
+warning and the others are processed; the exit status is then 1.
 """
+import logging
 import os
 import os.path as osp
+import sys
 from argparse import ArgumentParser
 
 import mmcv
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+
+from mmsolo.datasets.coco import unreadable_reason
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                   '.tiff', '.webp')
@@ -44,6 +52,12 @@ def parse_args():
         '--show', action='store_true', help='also show the pictures')
     parser.add_argument(
         '--print-result', action='store_true', help='print the results')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, e.g. '
+        'model.test_cfg.score_thr=0.2')
     return parser.parse_args()
 
 
@@ -61,6 +75,61 @@ def list_images(inputs: str) -> list:
     return [inputs]
 
 
+def load_config(args) -> Config:
+    """The model config with ``--cfg-options``, without the visualizer's
+    storage backends: this script writes the pictures itself (a
+    ``LocalVisBackend`` without ``save_dir`` makes mmengine warn, and with
+    one it would write every picture a second time)."""
+    cfg = Config.fromfile(args.model)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.get('visualizer') is not None:
+        cfg.visualizer.vis_backends = []
+    return cfg
+
+
+def predict(inferencer, images: list, args) -> list:
+    """Run the inferencer on ``images`` and write the pictures.
+
+    Returns:
+        list: ``(path, reason)`` of the images that could not be read.
+    """
+    vis_dir = osp.join(args.out_dir, 'vis')
+    os.makedirs(vis_dir, exist_ok=True)
+    kwargs = dict(
+        return_vis=True,
+        show=args.show,
+        no_save_vis=True,
+        no_save_pred=False,
+        pred_score_thr=args.pred_score_thr,
+        print_result=args.print_result,
+        out_dir=args.out_dir)
+    failed = []
+    for start in range(0, len(images), args.batch_size):
+        chunk = images[start:start + args.batch_size]
+        try:
+            results = inferencer(chunk, batch_size=len(chunk), **kwargs)
+        except Exception:  # noqa: B902
+            bad = [(p, unreadable_reason(p)) for p in chunk]
+            bad = [(p, r) for p, r in bad if r is not None]
+            if not bad:
+                raise  # not an unreadable image: a real error
+            for path, reason in bad:
+                print_log(
+                    f'Skipped {path}: {reason}',
+                    logger='current',
+                    level=logging.WARNING)
+            failed += bad
+            chunk = [p for p in chunk if p not in dict(bad)]
+            if not chunk:
+                continue
+            results = inferencer(chunk, batch_size=len(chunk), **kwargs)
+        for img_path, vis in zip(chunk, results['visualization']):
+            name = osp.splitext(osp.basename(img_path))[0] + '.png'
+            mmcv.imwrite(mmcv.rgb2bgr(vis), osp.join(vis_dir, name))
+    return failed
+
+
 def main():
     args = parse_args()
     from mmdet.apis import DetInferencer
@@ -69,30 +138,20 @@ def main():
 
     images = list_images(args.inputs)
     inferencer = DetInferencer(
-        model=args.model,
+        model=load_config(args),
         weights=args.weights,
         device=args.device,
         scope='mmsolo',
         show_progress=True)
-    results = inferencer(
-        images,
-        batch_size=args.batch_size,
-        return_vis=True,
-        show=args.show,
-        no_save_vis=True,
-        no_save_pred=False,
-        pred_score_thr=args.pred_score_thr,
-        print_result=args.print_result,
-        out_dir=args.out_dir)
-    vis_dir = osp.join(args.out_dir, 'vis')
-    os.makedirs(vis_dir, exist_ok=True)
-    for img_path, vis in zip(images, results['visualization']):
-        name = osp.splitext(osp.basename(img_path))[0] + '.png'
-        mmcv.imwrite(mmcv.rgb2bgr(vis), osp.join(vis_dir, name))
+    failed = predict(inferencer, images, args)
+    done = len(images) - len(failed)
     print_log(
-        f'Wrote {len(images)} pictures to {vis_dir} and predictions to '
-        f'{osp.join(args.out_dir, "preds")}',
+        f'Wrote {done} pictures to {osp.join(args.out_dir, "vis")} and '
+        f'predictions to {osp.join(args.out_dir, "preds")}',
         logger='current')
+    if failed:
+        sys.exit(f'{len(failed)} of {len(images)} images could not be read: ' +
+                 ', '.join(p for p, _ in failed))
 
 
 if __name__ == '__main__':

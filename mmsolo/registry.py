@@ -1,14 +1,20 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """mmsolo's registries: children of MMEngine's root registries.
 
-Every registry lists ``locations`` so that building a config whose
+There is one child for every root registry of MMEngine: a missing one
+makes MMEngine warn ``Failed to search registry with scope "mmsolo" in the
+"<name>" registry tree`` whenever it is searched (the dataloader's
+``collate_fn`` is looked up in ``FUNCTIONS``, for one). Every registry lists
+``locations`` so that building a config whose
 ``default_scope`` is ``'mmsolo'`` imports the modules it needs on first use.
 MMDetection's modules are reached from configs as ``mmdet.X``.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
 from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -22,6 +28,7 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import \
     RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
@@ -37,6 +44,8 @@ RUNNER_CONSTRUCTORS = Registry(
     parent=MMENGINE_RUNNER_CONSTRUCTORS,
     locations=['mmsolo.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mmsolo.engine'])
+STRATEGIES = Registry(
+    'strategy', parent=MMENGINE_STRATEGIES, locations=['mmsolo.engine'])
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, locations=['mmsolo.engine.hooks'])
 
@@ -97,3 +106,9 @@ LOG_PROCESSORS = Registry(
     'log_processor',
     parent=MMENGINE_LOG_PROCESSORS,
     locations=['mmsolo.engine'])
+
+# collate functions and other callables that configs name
+FUNCTIONS = Registry(
+    'function', parent=MMENGINE_FUNCTIONS, locations=['mmsolo.datasets'])
+# mmsolo has no inferencer of its own (it uses mmdet's DetInferencer)
+INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS)
