@@ -76,7 +76,7 @@ def config_scope(cfg: Config) -> str:
     return cfg.get('default_scope', None) or 'mmsolo'
 
 
-def _drop_pretrained(model_cfg: dict) -> None:
+def drop_pretrained(model_cfg: dict) -> None:
     """Clear every ``init_cfg`` that would download pretrained weights."""
     if isinstance(model_cfg, dict):
         init_cfg = model_cfg.get('init_cfg')
@@ -84,10 +84,10 @@ def _drop_pretrained(model_cfg: dict) -> None:
                 init_cfg.get('type') == 'Pretrained':
             model_cfg['init_cfg'] = None
         for value in model_cfg.values():
-            _drop_pretrained(value)
+            drop_pretrained(value)
     elif isinstance(model_cfg, (list, tuple)):
         for value in model_cfg:
-            _drop_pretrained(value)
+            drop_pretrained(value)
 
 
 def build_detector(cfg: Config,
@@ -114,7 +114,7 @@ def build_detector(cfg: Config,
     scope = config_scope(cfg)
     registry = importlib.import_module(f'{scope}.registry').MODELS
     model_cfg = copy.deepcopy(cfg.model)
-    _drop_pretrained(model_cfg)
+    drop_pretrained(model_cfg)
     with DefaultScope.overwrite_default_scope(scope):
         model = registry.build(model_cfg)
     logger = MMLogger.get_current_instance()
