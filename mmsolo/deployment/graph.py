@@ -19,6 +19,7 @@ Outputs: ``masks`` uint8 (K, H, W) in {0, 1}, ``labels`` int64 (K,),
 ``scores`` float32 (K,) sorted descending and ``boxes`` float32 (K, 4) xyxy,
 with K <= ``max_per_img`` and no padding rows.
 """
+from contextlib import nullcontext
 from typing import Tuple
 
 import torch
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
+from mmsolo.models.layers.traceable import flip
 
 INPUT_NAMES = ('image', )
 OUTPUT_NAMES = ('masks', 'labels', 'scores', 'boxes')
@@ -107,7 +109,7 @@ class SOLOInferenceGraph(nn.Module):
         """
         x = image.permute(0, 3, 1, 2)
         if self.flip_channels:
-            x = x.flip(1)
+            x = flip(x, (1, ))
         x = x.float()
         if self.normalize:
             x = (x - self.mean) / self.std
@@ -123,7 +125,7 @@ class SOLOInferenceGraph(nn.Module):
         if not flips:
             return head(self.model.extract_feat(x))
         feats = [self.model.extract_feat(x)] + [
-            self.model.extract_feat(x.flip(FLIP_DIMS[d])) for d in flips
+            self.model.extract_feat(flip(x, FLIP_DIMS[d])) for d in flips
         ]
         return head.forward_flip_tta(feats, flips)
 
@@ -138,9 +140,14 @@ class SOLOInferenceGraph(nn.Module):
             ``scores`` float32 (K,), ``boxes`` float32 (K, 4).
         """
         img_shape = image.shape[1:3]
-        mask_outs, cls_preds = self.head_outputs(self.preprocess(image))
         head = self.model.mask_head
-        cls_scores = head.flat_cls_scores(cls_preds)[0]
-        masks, labels, scores, boxes = head.predict_image(
-            mask_outs, cls_scores, 0, img_shape, img_shape)
+        # the averaged views hold every cell's mask outputs (a lazy head's
+        # outputs mean something else): post-process them as such
+        context = head.full_mask_outputs() if head.test_cfg.get(
+            'tta_flips') else nullcontext()
+        with context:
+            mask_outs, cls_preds = self.head_outputs(self.preprocess(image))
+            cls_scores = head.flat_cls_scores(cls_preds)[0]
+            masks, labels, scores, boxes = head.predict_image(
+                mask_outs, cls_scores, 0, img_shape, img_shape)
         return masks.to(torch.uint8), labels, scores, boxes

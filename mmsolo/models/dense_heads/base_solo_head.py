@@ -40,7 +40,8 @@ from torch.utils.checkpoint import checkpoint
 
 from mmsolo.registry import MODELS
 from ..layers import GRID_ALIGN_MODES, align_to_grid, concat_coords
-from ..layers.postprocess import resize_stack, solo_postprocess, tracing
+from ..layers.postprocess import solo_postprocess
+from ..layers.traceable import flip, resize_stack, tracing
 from ..task_modules import SOLOGridAssigner
 
 #: the image axes that each flip of test-time augmentation reverses
@@ -443,7 +444,7 @@ class BaseSOLOHead(BaseMaskHead):
             self.flip_mask_outs(outs, level, direction)
             for level, outs in enumerate(mlvl_mask_outs)
         ]
-        return mask_outs, [p.flip(dims) for p in mlvl_cls_preds]
+        return mask_outs, [flip(p, dims) for p in mlvl_cls_preds]
 
     def forward_flip_tta(self, mlvl_feats: Sequence[Sequence[Tensor]],
                          directions: Sequence[str]) -> tuple:

@@ -14,6 +14,7 @@ from mmdet.utils import MultiConfig, OptConfigType
 from torch import Tensor
 
 from mmsolo.registry import MODELS
+from ..layers.traceable import flip
 from .base_solo_head import FLIP_DIMS, BaseSOLOHead, solo_init_cfg
 
 DECOUPLED_INIT_CFG = solo_init_cfg('conv_mask_list_x', 'conv_mask_list_y')
@@ -70,7 +71,7 @@ class DecoupledSOLOHead(BaseSOLOHead):
         dims = FLIP_DIMS[direction]
         x_dims = (1, ) if -1 in dims else ()
         y_dims = (1, ) if -2 in dims else ()
-        return pred_x.flip(x_dims + dims), pred_y.flip(y_dims + dims)
+        return flip(pred_x, x_dims + dims), flip(pred_y, y_dims + dims)
 
     def _rows_cols(self, cells: Tensor, level: int) -> Tuple[Tensor, Tensor]:
         num_grid = self.num_grids[level]

@@ -10,7 +10,7 @@ from mmdet.utils import MultiConfig
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from ..layers.postprocess import resize_stack
+from ..layers.traceable import flip, resize_stack
 from .base_solo_head import FLIP_DIMS, BaseSOLOHead, solo_init_cfg
 
 
@@ -81,7 +81,7 @@ class SOLOHead(BaseSOLOHead):
         dims = FLIP_DIMS[direction]
         grid_dims = tuple(d - 2 for d in dims)  # the (i, j) axes of the view
         logits = logits.reshape(n, num_grid, num_grid, h, w)
-        logits = logits.flip(grid_dims + dims)
+        logits = flip(logits, grid_dims + dims)
         return (logits.reshape(n, num_grid * num_grid, h, w), )
 
     def mask_logits(self, outs: Tuple[Tensor], level: int, img_inds: Tensor,

@@ -11,6 +11,7 @@ from torch import Tensor
 from mmsolo.registry import MODELS
 from ..dense_heads.base_solo_head import FLIP_DIMS
 from ..layers.memory_format import convert_to_channels_last, to_channels_last
+from ..layers.traceable import flip
 
 
 @MODELS.register_module()
@@ -94,7 +95,7 @@ class SOLO(SingleStageInstanceSegmentor):
                 batch_inputs, batch_data_samples, rescale=rescale, **kwargs)
         feats = [self.extract_feat(batch_inputs)]
         feats += [
-            self.extract_feat(batch_inputs.flip(FLIP_DIMS[d])) for d in flips
+            self.extract_feat(flip(batch_inputs, FLIP_DIMS[d])) for d in flips
         ]
         batch_img_metas = [s.metainfo for s in batch_data_samples]
         results_list = self.mask_head.predict_flip_tta(

@@ -19,54 +19,17 @@ The same code runs eagerly in the heads and is traced into the ONNX graph
 loops over chunks have a static bound then (the number of cells), since the
 number of candidates is only known at run time.
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .mask_nms import mask_nms
 from .matrix_nms import matrix_nms
+from .traceable import resize_stack, tracing
 
 #: kept masks up-sampled to the output size at a time
 PASTE_CHUNK = 16
-
-
-def tracing() -> bool:
-    """Whether the code runs under ``torch.jit.trace`` (ONNX export)."""
-    return torch.jit.is_tracing()
-
-
-def resize_stack(maps: Tensor,
-                 size: Optional[Tuple[int, int]] = None,
-                 scale_factor: Optional[int] = None) -> Tensor:
-    """Bilinear resize of a stack of maps, also when the stack is empty.
-
-    PyTorch refuses to resize an empty tensor, and tracing runs the example
-    eagerly, which may have no candidates: while tracing, one zero map is
-    resized along and dropped (a graph resizes any number of maps).
-
-    Args:
-        maps (Tensor): (K, h, w).
-        size (tuple[int], optional): (H, W) of the output.
-        scale_factor (int, optional): Or the factor to scale by.
-
-    Returns:
-        Tensor: (K, H, W).
-    """
-    if tracing():
-        padded = torch.cat([maps, maps.new_zeros((1, *maps.shape[1:]))])
-        return F.interpolate(
-            padded[None],
-            size=size,
-            scale_factor=scale_factor,
-            mode='bilinear')[0, :-1]
-    if maps.shape[0] == 0:
-        h, w = size if size is not None else (maps.shape[1] * scale_factor,
-                                              maps.shape[2] * scale_factor)
-        return maps.new_zeros((0, h, w))
-    return F.interpolate(
-        maps[None], size=size, scale_factor=scale_factor, mode='bilinear')[0]
 
 
 def masks_to_boxes(masks: Tensor) -> Tensor:
@@ -80,13 +43,16 @@ def masks_to_boxes(masks: Tensor) -> Tensor:
         mmdet's ``mask2bbox``.
     """
     h, w = masks.shape[-2:]
-    rows = masks.any(2).to(torch.uint8)  # (N, H)
-    cols = masks.any(1).to(torch.uint8)  # (N, W)
+    rows = masks.any(2).long()  # (N, H)
+    cols = masks.any(1).long()  # (N, W)
+    # first and last occupied row/column, without flips or argmax (the
+    # same in every runtime): the largest of index + 1 (last) and of
+    # size - index (first) among the occupied ones
+    y1 = (rows * torch.arange(1, h + 1, device=masks.device)).amax(1)
+    y0 = h - (rows * torch.arange(h, 0, -1, device=masks.device)).amax(1)
+    x1 = (cols * torch.arange(1, w + 1, device=masks.device)).amax(1)
+    x0 = w - (cols * torch.arange(w, 0, -1, device=masks.device)).amax(1)
     nonempty = rows.amax(1)
-    y0 = rows.argmax(1)
-    y1 = h - rows.flip(1).argmax(1)
-    x0 = cols.argmax(1)
-    x1 = w - cols.flip(1).argmax(1)
     boxes = torch.stack([x0, y0, x1, y1], dim=1).float()
     return boxes * nonempty[:, None].float()
 
