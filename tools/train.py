@@ -29,6 +29,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from mmsolo.registry import RUNNERS
+from mmsolo.utils.checkpoint import latest_complete_checkpoint
 from mmsolo.utils.denormal import apply_flush_denormal
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
 from mmsolo.utils.tool_config import load_tool_config
@@ -127,8 +128,10 @@ def main() -> None:
 
     # resume is determined in this priority: resume from > auto_resume
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # the newest complete checkpoint (a run killed while mmengine saved
+        # without mmsolo's atomic CheckpointHook may have left a cut file)
+        cfg.load_from = latest_complete_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

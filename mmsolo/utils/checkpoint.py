@@ -13,13 +13,16 @@ that mmengine / mmdet / mmsolo checkpoints hold, and re-registers mmengine's
 local-file loader so that a refused checkpoint raises
 :class:`UnsafeCheckpointError`, which names the offending global.
 """
+import glob
+import logging
 import os.path as osp
 import pickle
+import zipfile
 from typing import Callable, List, Optional, Union
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 _REGISTERED = False
@@ -169,3 +172,54 @@ def register_safe_checkpoint_loading() -> None:
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_checkpoint_file, force=True)
     _REGISTERED = True
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a whole torch zip checkpoint.
+
+    The zip's central directory is written last, so a file cut short while
+    being saved has none. Nothing is unpickled.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        bool: True when the file opens as a zip archive.
+    """
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def latest_complete_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint that ``--resume`` should continue from.
+
+    The one that ``work_dir/last_checkpoint`` names when it is complete;
+    otherwise (a run killed while saving by a writer that is not atomic) the
+    newest complete ``*.pth`` of ``work_dir``, with a warning.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The path, or None when there is no complete checkpoint.
+    """
+    last_file = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(last_file):
+        with open(last_file) as f:
+            named = f.read().strip() or None
+    if named and is_complete_checkpoint(named):
+        return named
+    found = sorted(
+        glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime, reverse=True)
+    found = [p for p in found if is_complete_checkpoint(p)]
+    if named or found:
+        print_log(
+            f'The last checkpoint {named or "(none recorded)"} is missing or '
+            f'incomplete; resuming from {found[0] if found else "scratch"}.',
+            logger='current',
+            level=logging.WARNING)
+    return found[0] if found else None
