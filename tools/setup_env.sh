@@ -87,10 +87,11 @@ fi
 say "installing $MMENGINE_SPEC $MMDET_SPEC and mmsolo's requirements"
 "${PIP[@]}" install -q "$MMENGINE_SPEC" "$MMDET_SPEC" \
     -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt" \
-    -r "$ROOT/requirements/deploy.txt"
-# torch's metadata asks for a recent setuptools; the old one was only for
-# building mmcv.
-"${PIP[@]}" install -q "setuptools>=77"
+    -r "$ROOT/requirements/deploy.txt" -r "$ROOT/requirements/docs.txt"
+# torch's metadata asks for a recent setuptools (the old one was only for
+# building mmcv); mmengine finds installed packages (``mmdet::`` configs,
+# ``_base_ = 'mmdet::...'``) with pkg_resources, which setuptools>=81 dropped.
+"${PIP[@]}" install -q "setuptools>=77.0.3,<81"
 
 say "installing mmsolo in editable mode"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
