@@ -39,7 +39,8 @@ def parse_requirements(fname):
 
 
 def add_mim_extension():
-    """Copy requirements, configs, tools and demo into ``mmsolo/.mim``.
+    """Copy requirements, configs, tools, demo and the model index into
+    ``mmsolo/.mim``.
 
     Editable installs link them instead, so the repository stays the single
     source of truth; ``mmsolo/utils/version_check.py`` reads
@@ -53,7 +54,9 @@ def add_mim_extension():
         return
     mim_path = osp.join(ROOT, 'mmsolo', '.mim')
     os.makedirs(mim_path, exist_ok=True)
-    for name in ['requirements', 'configs', 'tools', 'demo']:
+    for name in [
+            'requirements', 'configs', 'tools', 'demo', 'model-index.yml'
+    ]:
         src = osp.join(ROOT, name)
         dst = osp.join(mim_path, name)
         if osp.islink(dst) or osp.isfile(dst):
@@ -64,8 +67,13 @@ def add_mim_extension():
             continue
         if mode == 'symlink':
             os.symlink(osp.relpath(src, mim_path), dst)
+        elif osp.isfile(src):
+            shutil.copyfile(src, dst)
         else:
-            shutil.copytree(src, dst)
+            shutil.copytree(
+                src,
+                dst,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
 
 
 if __name__ == '__main__':
@@ -78,7 +86,8 @@ if __name__ == '__main__':
         long_description=readme(),
         long_description_content_type='text/markdown',
         keywords='computer vision, instance segmentation, SOLO',
-        packages=find_packages(exclude=('configs', 'tools', 'demo', 'tests')),
+        packages=find_packages(
+            exclude=('configs', 'tools', 'demo', 'tests', 'tests.*')),
         include_package_data=True,
         package_data={'mmsolo': ['.mim/**/*']},
         python_requires='>=3.8',

@@ -13,4 +13,10 @@ from .utils.checkpoint import register_safe_checkpoint_loading  # noqa: E402
 
 register_safe_checkpoint_loading()
 
+# ``mmsolo::solo/...`` configs, e.g. ``_base_ = 'mmsolo::...'`` in a user's
+# config, resolve to mmsolo/.mim/configs.
+from .utils.tool_config import register_config_prefix  # noqa: E402
+
+register_config_prefix()
+
 __all__ = ['__version__', 'version_info']

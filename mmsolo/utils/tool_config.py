@@ -88,3 +88,15 @@ def package_path(package: str) -> str:
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError(f'{package} is not installed')
     return osp.dirname(spec.origin)
+
+
+def register_config_prefix() -> None:
+    """Let mmengine resolve ``mmsolo::`` configs.
+
+    mmengine 0.10 resolves ``package::path`` (``_base_ = 'mmsolo::...'``,
+    ``mmengine.hub.get_config``) only for the packages in its
+    ``MODULE2PACKAGE`` table; this adds mmsolo (module and pip package
+    ``mmsolo``), whose configs live in ``mmsolo/.mim/configs``.
+    """
+    from mmengine.config.utils import MODULE2PACKAGE
+    MODULE2PACKAGE.setdefault('mmsolo', 'mmsolo')
