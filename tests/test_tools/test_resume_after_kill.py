@@ -46,7 +46,7 @@ def write_kill_config(path, at_iter: int) -> str:
     """The tiny config plus a hook that SIGKILLs the run after
     ``at_iter``."""
     path.write_text(f"""_base_ = {TINY_CFG!r}
-custom_imports = dict(imports=['tests.data.hooks.kill_at_iter_hook'])
+custom_imports = dict(imports=['tests.data.hooks.fault_hooks'])
 custom_hooks = [
     dict(type='NonFiniteCheckHook'),
     dict(type='DataCheckHook'),
