@@ -16,6 +16,7 @@ _LAZY = {
     'register_safe_checkpoint_loading': 'checkpoint',
     'safe_checkpoint_globals': 'checkpoint',
     'setup_cpu_distributed': 'dist',
+    'register_all_modules': 'setup_env',
 }
 
 
@@ -29,5 +30,5 @@ def __getattr__(name: str):
 __all__ = [
     'check_versions', 'format_problems', 'UnsafeCheckpointError',
     'load_checkpoint_file', 'register_safe_checkpoint_loading',
-    'safe_checkpoint_globals', 'setup_cpu_distributed'
+    'safe_checkpoint_globals', 'setup_cpu_distributed', 'register_all_modules'
 ]
