@@ -118,6 +118,17 @@ def test_train_writes_checkpoints(trained):
     assert 'coco/segm_mAP' in log
 
 
+#: mmengine warnings that a user reads as something being wrong with the run
+SPURIOUS = ('Failed to search registry', 'save_dir',
+            '"FileClient" will be deprecated',
+            '"HardDiskBackend" is the alias')
+
+
+def test_train_tool_is_quiet(trained):
+    for warning in SPURIOUS:
+        assert warning not in trained['stdout'], warning
+
+
 def test_test_tool_metrics_and_dump(trained, shapes_data_root, tmp_path):
     import mmengine
     ckpt = osp.join(trained['work_dir'], f'iter_{MAX_ITERS}.pth')
@@ -132,6 +143,8 @@ def test_test_tool_metrics_and_dump(trained, shapes_data_root, tmp_path):
                 'coco/bbox_mAP'):
         assert key in log, proc.stdout[-3000:]
     assert 'Load checkpoint from' in log
+    for warning in SPURIOUS:
+        assert warning not in proc.stdout, warning
 
     results = mmengine.load(out)
     val = mmengine.load(osp.join(shapes_data_root, 'val.json'))
