@@ -53,6 +53,7 @@ INCLUDED_PAGES = {
     'docs/get_started.md': 'get_started',
     'docs/user_guides/custom_dataset.md': 'custom_dataset',
     'docs/benchmark.md': 'benchmark',
+    'docs/faq.md': 'faq',
 }
 LINK = re.compile(r'(?<!!)\[([^\]]*)\]\(([^)\s]+)\)')
 

@@ -123,7 +123,9 @@ def plot_curve(logs: List[Dict[str, List[dict]]], args) -> None:
             panels[x_label].append((x, y, legend[i * len(args.keys) + j]))
     fig, axes = plt.subplots(
         1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
-    for ax, (x_label, lines) in zip(axes[0], sorted(panels.items())):
+    # training curves (against iterations) first
+    order = sorted(panels.items(), key=lambda item: item[0] != 'iter')
+    for ax, (x_label, lines) in zip(axes[0], order):
         for x, y, name in lines:
             ax.plot(x, y, label=name, marker='o' if len(x) < 30 else None)
         ax.set_xlabel(x_label)
