@@ -2,15 +2,16 @@
 """``pip wheel .`` gives a working, self-contained mmsolo.
 
 The wheel is built from a copy of the checkout (building writes
-``mmsolo/.mim``, which must stay the editable install's links here), then
-unpacked into a folder that a Python started outside the checkout imports
-mmsolo from.
+``mmsolo/.mim``, which must stay the editable install's links here) and
+installed by pip into a clean virtualenv, whose Python, started outside the
+checkout, loads configs through the ``mmsolo::`` prefix and builds a model.
 """
 import os
 import os.path as osp
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 
 import pytest
@@ -50,12 +51,38 @@ def wheel(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def site(wheel, tmp_path_factory):
-    """The wheel unpacked, as pip would install it into site-packages."""
-    target = tmp_path_factory.mktemp('site')
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(target)
-    return str(target)
+def installed(wheel, tmp_path_factory):
+    """``(python, site-packages)`` of a clean virtualenv with the wheel
+    installed by pip (not editable).
+
+    The dependencies (torch, mmcv, mmengine, mmdet) are too big to install
+    again: a ``.pth`` file appends this environment's site-packages to the
+    new one's ``sys.path``, after its own. Only its files are on the path,
+    not its ``.pth`` files, so the editable install of this checkout stays
+    out.
+    """
+    venv = tmp_path_factory.mktemp('venv')
+    subprocess.run(
+        [sys.executable, '-m', 'venv', str(venv)], check=True, timeout=300)
+    python = str(venv / 'bin' / 'python')
+    site_packages = subprocess.run([
+        python, '-c', 'import sysconfig; print(sysconfig.get_paths()'
+        "['purelib'])"
+    ],
+                                   capture_output=True,
+                                   text=True,
+                                   check=True).stdout.strip()
+    deps = sysconfig.get_paths()['purelib']
+    with open(osp.join(site_packages, 'mmsolo_test_deps.pth'), 'w') as f:
+        f.write(deps + '\n')
+    proc = subprocess.run([
+        python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-index', wheel
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return python, site_packages
 
 
 def test_wheel_contents(wheel):
@@ -101,14 +128,16 @@ print('OK', type(model).__name__, sum(p.numel() for p in model.parameters()))
 """
 
 
-def test_installed_package_outside_the_checkout(site, tmp_path):
+def test_installed_package_outside_the_checkout(installed, tmp_path):
+    python, site = installed
     work = tmp_path / 'elsewhere'
     work.mkdir()
     (work / 'child.py').write_text(
         "_base_ = 'mmsolo::solo/solo_r50_fpn_1x_coco.py'\n"
         'model = dict(mask_head=dict(num_classes=3))\n')
-    env = dict(os.environ, PYTHONPATH=site, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, '-c', SCRIPT, site],
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env.pop('PYTHONPATH', None)
+    proc = subprocess.run([python, '-c', SCRIPT, site],
                           cwd=str(work),
                           env=env,
                           capture_output=True,
@@ -118,12 +147,12 @@ def test_installed_package_outside_the_checkout(site, tmp_path):
     assert 'OK SOLO' in proc.stdout
 
 
-def test_model_index_validates(site):
+def test_model_index_validates(installed):
     """The model index loads with mim's library, every model's config is in
     the package and loads, and the metadata mim reads is complete."""
     modelindex = pytest.importorskip('modelindex')
     from mmengine.config import Config
-    mim_root = osp.join(site, 'mmsolo', '.mim')
+    mim_root = osp.join(installed[1], 'mmsolo', '.mim')
     cwd = os.getcwd()
     os.chdir(mim_root)  # the index's paths are relative to the package root
     try:
