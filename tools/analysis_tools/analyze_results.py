@@ -30,7 +30,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 import mmsolo  # noqa: F401  (version checks, registries)
@@ -70,7 +70,7 @@ def build_test_dataset(config: str, cfg_options: Optional[dict] = None):
     """The config's test dataset (annotations loaded, no pipeline run).
 
     Args:
-        config (str): Config file path.
+        config (str): Config file path or ``package::path``.
         cfg_options (dict, optional): Overrides (``--cfg-options``).
 
     Returns:
@@ -79,9 +79,8 @@ def build_test_dataset(config: str, cfg_options: Optional[dict] = None):
     from mmengine.registry import init_default_scope
 
     from mmsolo.registry import DATASETS
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    from mmsolo.utils.tool_config import load_any_config
+    cfg = load_any_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmsolo'))
     dataset_cfg = cfg.test_dataloader.dataset
     dataset_cfg.pipeline = []
