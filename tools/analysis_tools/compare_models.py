@@ -128,7 +128,9 @@ def measure_predict(model: torch.nn.Module, batch: dict, warmup: int,
 
     Returns:
         dict: ``latency_ms`` (median), ``peak_mb`` (memory added at the
-        peak of one call) and ``detections`` (of the last call).
+        peak of one call), ``peak_exact`` (False where the kernel refused
+        to reset the CPU high-water mark: then the process's lifetime peak
+        was used) and ``detections`` (of the last call).
     """
     peak = vs.PeakMemory(device)
     with torch.no_grad():
@@ -147,6 +149,7 @@ def measure_predict(model: torch.nn.Module, batch: dict, warmup: int,
     return dict(
         latency_ms=1e3 * statistics.median(times),
         peak_mb=max(top - base, 0) / 2**20,
+        peak_exact=peak.exact,
         detections=len(results[0].pred_instances))
 
 
@@ -237,7 +240,7 @@ def table_markdown(names: List[str], rows: List[dict], with_ap: bool) -> str:
             _fmt(row['params_m'], 2),
             _fmt(row['flops_g'], 2),
             _fmt(row['latency_ms'], 1),
-            _fmt(row['peak_mb'], 1),
+            _fmt(row['peak_mb'], 1) + ('' if row['peak_exact'] else '*'),
             str(row['detections'])
         ]
         if with_ap:
@@ -285,6 +288,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         f'padding), batch 1, {weights}; latency: median of {args.repeats} '
         f'`test_step` calls after {args.warmup} warm-up calls; peak memory: '
         'added by one `test_step` at its peak' +
+        ('' if all(r['peak_exact'] for r in rows) else
+         ' (*: from the process\'s lifetime peak, an upper bound: the '
+         'kernel refused to reset the high-water mark)') +
         (f'; AP on `{osp.join(args.data, args.ann_file)}`'
          if args.data else '') + '.',
         bench.info_markdown(
