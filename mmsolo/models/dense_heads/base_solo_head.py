@@ -502,13 +502,29 @@ class BaseSOLOHead(BaseMaskHead):
                             img_inds: Tensor, cells: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
-                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+    def mask_probs(self, prepared: Tuple[Tensor], level: int, cells: Tensor,
+                   out_size: Tuple[int, int]) -> Tensor:
+        """Soft masks of chosen cells of one image at test time.
+
+        Args:
+            prepared (tuple[Tensor]): The level's entry of
+                :meth:`prepare_predict`.
+            level (int): Level index.
+            cells (Tensor): Level-local cell indices, (K,).
+            out_size (tuple[int]): (h, w) of the first level's masks.
+
+        Returns:
+            Tensor: (K, h, w) probabilities.
+        """
         raise NotImplementedError
 
     def prepare_predict(self, mlvl_mask_outs: List[Tuple[Tensor]],
-                        img_ind: int, out_size: Tuple[int, int]) -> tuple:
+                        img_ind: int, out_size: Tuple[int,
+                                                      int]) -> List[tuple]:
         """Per-image work shared by all the cells of one image at test time.
+
+        Done once per image, not per chunk of cells (in a traced graph every
+        chunk would otherwise copy it).
 
         Args:
             mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
@@ -516,10 +532,13 @@ class BaseSOLOHead(BaseMaskHead):
             out_size (tuple[int]): (h, w) of the first level's masks.
 
         Returns:
-            tuple: ``(mlvl_outs, img_ind)`` to pass to :meth:`mask_probs`;
-            by default the outputs and the index unchanged.
+            list[tuple]: Per level, what :meth:`mask_probs` reads; by
+            default the level's outputs of the image, contiguous.
         """
-        return mlvl_mask_outs, img_ind
+        return [
+            tuple(t[img_ind].contiguous() for t in outs)
+            for outs in mlvl_mask_outs
+        ]
 
     def graph_anchor(self, mlvl_mask_outs: List[Tuple[Tensor]]) -> Tensor:
         """A zero that depends on every mask-branch output.
@@ -650,14 +669,13 @@ class BaseSOLOHead(BaseMaskHead):
             results.append(result)
         return results
 
-    def cell_masks(self, mlvl_mask_outs: List[Tuple[Tensor]], img_ind: int,
-                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+    def cell_masks(self, prepared: List[tuple], cells: Tensor,
+                   out_size: Tuple[int, int]) -> Tensor:
         """Soft masks of global cells of one image at the first level's size.
 
         Args:
-            mlvl_mask_outs (list[tuple[Tensor]]): What
-                :meth:`prepare_predict` made of the mask outputs.
-            img_ind (int): Image index in them.
+            prepared (list[tuple]): What :meth:`prepare_predict` made of the
+                image's mask outputs.
             cells (Tensor): Sorted global cell indices (repeats allowed),
                 (K,).
             out_size (tuple[int]): (h, w) of the first level's masks.
@@ -672,10 +690,9 @@ class BaseSOLOHead(BaseMaskHead):
             start = end
             if tracing() or local.numel():
                 parts.append(
-                    self.mask_probs(mlvl_mask_outs[level], level, img_ind,
-                                    local, out_size))
+                    self.mask_probs(prepared[level], level, local, out_size))
         if not parts:
-            return mlvl_mask_outs[0][0].new_zeros((0, *out_size))
+            return prepared[0][0].new_zeros((0, *out_size))
         return torch.cat(parts)
 
     def predict_image(self, mlvl_mask_outs: List[Tuple[Tensor]],
@@ -700,8 +717,7 @@ class BaseSOLOHead(BaseMaskHead):
         if float(stride0).is_integer():
             stride0 = int(stride0)
         pad_shape = (feat_size[0] * stride0, feat_size[1] * stride0)
-        prepared, ind = self.prepare_predict(mlvl_mask_outs, img_ind,
-                                             feat_size)
+        prepared = self.prepare_predict(mlvl_mask_outs, img_ind, feat_size)
         # the reference's filter (area above the level's stride, in pixels
         # of the first level's masks at the paper's resolution) with the
         # same physical area at the resolution of the masks here
@@ -709,7 +725,7 @@ class BaseSOLOHead(BaseMaskHead):
                                    1.) * (self.mask_upsample / 2)**2
         return solo_postprocess(
             cls_scores,
-            lambda cells: self.cell_masks(prepared, ind, cells, feat_size),
+            lambda cells: self.cell_masks(prepared, cells, feat_size),
             self.test_cfg,
             self.num_grids,
             min_areas=[stride * factor for stride in self.strides],

@@ -9,12 +9,11 @@ deformable conv as the last conv of its towers.
 from typing import List, Tuple
 
 import torch.nn as nn
-import torch.nn.functional as F
 from mmdet.utils import MultiConfig, OptConfigType
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from ..layers.traceable import flip
+from ..layers.traceable import flip, resize_stack
 from .base_solo_head import FLIP_DIMS, BaseSOLOHead, solo_init_cfg
 
 DECOUPLED_INIT_CFG = solo_init_cfg('conv_mask_list_x', 'conv_mask_list_y')
@@ -85,7 +84,8 @@ class DecoupledSOLOHead(BaseSOLOHead):
             self.upsample_logits(pred_x[img_inds, cols]).sigmoid()
 
     def prepare_predict(self, mlvl_mask_outs: List[Tuple[Tensor]],
-                        img_ind: int, out_size: Tuple[int, int]) -> tuple:
+                        img_ind: int, out_size: Tuple[int,
+                                                      int]) -> List[tuple]:
         """Sigmoid X and Y maps of one image, at the first level's size.
 
         Only ``sum(num_grids)`` maps per branch, whatever the number of
@@ -97,18 +97,18 @@ class DecoupledSOLOHead(BaseSOLOHead):
             for logits in outs:
                 # NCHW: each mask below reads one channel of these maps
                 prob = self.upsample_logits(
-                    logits[img_ind].contiguous()).sigmoid()[None]
+                    logits[img_ind].contiguous()).sigmoid()
                 if tuple(prob.shape[-2:]) != tuple(out_size):
-                    prob = F.interpolate(prob, size=out_size, mode='bilinear')
+                    prob = resize_stack(prob, size=out_size)
                 probs.append(prob)
             prepared.append(tuple(probs))
-        return prepared, 0
+        return prepared
 
-    def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
-                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+    def mask_probs(self, prepared: Tuple[Tensor], level: int, cells: Tensor,
+                   out_size: Tuple[int, int]) -> Tensor:
         rows, cols = self._rows_cols(cells, level)
-        probs_x, probs_y = outs  # from prepare_predict
-        return probs_x[img_ind, cols] * probs_y[img_ind, rows]
+        probs_x, probs_y = prepared
+        return probs_x[cols] * probs_y[rows]
 
 
 @MODELS.register_module()

@@ -120,18 +120,18 @@ class SOLOHead(BaseSOLOHead):
                             img_inds: Tensor, cells: Tensor) -> Tensor:
         return self.mask_logits(outs, level, img_inds, cells)
 
-    def mask_probs(self, outs: Tuple[Tensor], level: int, img_ind: int,
-                   cells: Tensor, out_size: Tuple[int, int]) -> Tensor:
+    def mask_probs(self, prepared: Tuple[Tensor], level: int, cells: Tensor,
+                   out_size: Tuple[int, int]) -> Tensor:
+        feat, = prepared  # lazy: (C, h, w) features, else (S^2, h, w) logits
         if self.lazy_mask_conv:
             # the 1x1 conv of the chosen channels, as one matrix product
-            feat = outs[0][img_ind]  # (C, h, w)
             h, w = feat.shape[-2:]
             conv = self.conv_mask_list[level]
-            logits = conv.weight[cells].flatten(1) @ feat.reshape(
-                feat.shape[0], -1) + conv.bias[cells, None]
+            logits = conv.weight[cells].flatten(1) @ feat.flatten(1) + \
+                conv.bias[cells, None]
             logits = logits.reshape(-1, h, w)
         else:
-            logits = outs[0][img_ind, cells]
+            logits = feat[cells]
         probs = self.upsample_logits(logits).sigmoid()
         if tuple(probs.shape[-2:]) != tuple(out_size):
             probs = resize_stack(probs, size=out_size)

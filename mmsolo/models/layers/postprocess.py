@@ -26,7 +26,7 @@ from torch import Tensor
 
 from .mask_nms import mask_nms
 from .matrix_nms import matrix_nms
-from .traceable import resize_stack, tracing
+from .traceable import after, resize_stack, tracing
 
 #: kept masks up-sampled to the output size at a time
 PASTE_CHUNK = 16
@@ -120,9 +120,12 @@ def maskness(cells: Tensor, cell_masks: Callable[[Tensor],
     """
     areas, soft_sums = [], []
     for sl in chunk_slices(cells.shape[0], chunk, num_cells):
-        probs = cell_masks(cells[sl])
-        binary = probs > mask_thr
-        areas.append(binary.sum((1, 2)).float())
+        chunk_cells = cells[sl]
+        if areas:
+            chunk_cells = after(chunk_cells, areas[-1], soft_sums[-1])
+        probs = cell_masks(chunk_cells)
+        binary = (probs > mask_thr).float()
+        areas.append(binary.sum((1, 2)))
         soft_sums.append((probs * binary).sum((1, 2)))
     if not areas:  # eager, no cells
         empty = cells.new_zeros(0, dtype=torch.float)
@@ -214,8 +217,11 @@ def solo_postprocess(cls_scores: Tensor,
     masks = []
     img_h, img_w = img_shape
     for sl in chunk_slices(kept_cells.shape[0], PASTE_CHUNK, max_kept):
+        chunk_cells = kept_cells[sl]
+        if masks:
+            chunk_cells = after(chunk_cells, masks[-1])
         probs = resize_stack(
-            masks_in_order(kept_cells[sl], cell_masks),
+            masks_in_order(chunk_cells, cell_masks),
             size=pad_shape)[:, :img_h, :img_w]
         if tuple(img_shape) != tuple(out_shape):
             probs = resize_stack(probs, size=out_shape)

@@ -65,3 +65,26 @@ def resize_stack(maps: Tensor,
         return maps.new_zeros((0, h, w))
     return F.interpolate(
         maps[None], size=size, scale_factor=scale_factor, mode='bilinear')[0]
+
+
+def after(index: Tensor, *previous: Tensor) -> Tensor:
+    """``index``, made to depend on ``previous`` in a traced graph.
+
+    The chunks of a traced loop are independent sub-graphs, which a runtime
+    may run side by side, holding every chunk's masks at once. Making each
+    chunk's cell indices depend on the previous chunk's (small) result runs
+    them one after another, so that one chunk's masks exist at a time.
+    Every result of the previous chunk must be named: a runtime may put off
+    work that nothing waits for, and keep its inputs until then.
+
+    Args:
+        index (Tensor): Integer indices that start a chunk's work.
+        *previous (Tensor): The finite results of the previous chunk.
+
+    Returns:
+        Tensor: ``index`` (plus a zero computed from ``previous``).
+    """
+    if not tracing():
+        return index
+    zero = sum(p.sum() for p in previous) * 0
+    return index + zero.to(index.dtype)
