@@ -33,8 +33,8 @@ def build_model(kind, cls_bias=-2.0, seed=0, **head_kw):
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, conv in model.mask_head.named_modules():
-            if name.startswith(
-                ('conv_mask_list', 'conv_cls')) and hasattr(conv, 'weight'):
+            output = name.startswith(('conv_mask_list', 'conv_cls'))
+            if output and hasattr(conv, 'weight'):
                 gain = 1.0 if name == 'conv_cls' else 3.0
                 conv.weight.copy_(
                     torch.randn(conv.weight.shape, generator=gen) * gain /
