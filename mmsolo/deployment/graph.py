@@ -45,8 +45,8 @@ def check_exportable(model: nn.Module) -> None:
         model (nn.Module): A built SOLO model.
 
     Raises:
-        ExportError: For deformable convolutions, mask NMS or a
-            pre-processor without its usual attributes.
+        ExportError: For deformable convolutions, mask NMS, adaptive
+            pooling or a pre-processor without its usual attributes.
     """
     head = getattr(model, 'mask_head', None)
     if head is None or not hasattr(head, 'predict_image'):
@@ -67,9 +67,15 @@ def check_exportable(model: nn.Module) -> None:
         raise ExportError(
             "test_cfg.nms_type='mask' (greedy mask NMS) is a sequential loop "
             'whose length depends on the data, which the traced graph cannot '
-            "hold; export with --cfg-options model.mask_head.test_cfg."
+            "hold; export with --cfg-options model.test_cfg."
             "nms_type=matrix (Matrix NMS, what the official checkpoints "
             'were evaluated with).')
+    if getattr(head, 'cls_align', 'interp') == 'adaptive_pool':
+        raise ExportError(
+            "cls_align='adaptive_pool' (an ablation) uses adaptive max "
+            'pooling, which PyTorch cannot export to ONNX for these inputs; '
+            "use a model trained with cls_align='interp' (the default) or "
+            "'region_grid'.")
     pre = model.data_preprocessor
     for attr in ('pad_size_divisor', 'pad_value'):
         if not hasattr(pre, attr):

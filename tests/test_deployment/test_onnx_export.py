@@ -161,7 +161,7 @@ def test_static_export_and_metadata(tmp_path):
         run(image((128, 128)))
 
 
-def test_refuses_mask_nms_and_dcn(tmp_path):
+def test_refuses_mask_nms_dcn_and_adaptive_pool(tmp_path):
     model = build_model('vanilla')
     model.mask_head.test_cfg.nms_type = 'mask'
     with pytest.raises(ExportError, match='nms_type=matrix'):
@@ -169,6 +169,9 @@ def test_refuses_mask_nms_and_dcn(tmp_path):
     dcn = build_model('light', dcn_cfg=dict(type='DCNv2'))
     with pytest.raises(ExportError, match='deformable'):
         export(dcn, tmp_path / 'd.onnx')
+    pool = build_model('decoupled', cls_align='adaptive_pool')
+    with pytest.raises(ExportError, match='adaptive'):
+        export(pool, tmp_path / 'p.onnx')
 
 
 def test_metadata_is_json(tmp_path):

@@ -16,7 +16,7 @@ Examples::
         --verify data/shapes/val/000000.jpg data/shapes/val/000001.jpg
     # a fixed input size, without the config's test-time flips
     python tools/deployment/export_onnx.py CONFIG CKPT --out solo.onnx \\
-        --shape 800 1344 --cfg-options model.mask_head.test_cfg.tta_flips=[]
+        --shape 800 1344 --cfg-options model.test_cfg.tta_flips=[]
 """
 import argparse
 import os
@@ -33,7 +33,7 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import mmsolo  # noqa: F401
 
-from mmengine.config import DictAction
+from mmengine.config import ConfigDict, DictAction
 
 from mmsolo.deployment import (DEFAULT_OPSET, RUNTIMES, ExportError,
                                export_onnx, read_metadata, test_resize,
@@ -88,7 +88,7 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config settings, e.g. '
-        'model.mask_head.test_cfg.score_thr=0.2')
+        'model.test_cfg.score_thr=0.2')
     return parser.parse_args()
 
 
@@ -117,10 +117,11 @@ def main() -> int:
     cfg = load_tool_config(args.config, args.cfg_options)
     # the same math in NCHW; the file holds no memory format
     cfg.model.channels_last = False
-    if args.tta and not cfg.model.mask_head.get('test_cfg',
-                                                {}).get('tta_flips'):
-        cfg.model.mask_head.setdefault('test_cfg', {})
-        cfg.model.mask_head.test_cfg.tta_flips = ['horizontal']
+    if args.tta:  # as tools/test.py --tta (the detector's test_cfg)
+        test_cfg = cfg.model.get('test_cfg') or ConfigDict()
+        if not test_cfg.get('tta_flips'):
+            test_cfg.tta_flips = ['horizontal']
+        cfg.model.test_cfg = test_cfg
     model = init_detector(cfg, args.checkpoint, device='cpu')
     shape = export_shape(cfg, args.shape)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
