@@ -33,7 +33,8 @@ def test_docs_build_clean(tmp_path):
     html = tmp_path / 'html'
     for page in ('index', 'overview', 'get_started', 'quickstart',
                  'config_guide', 'train_test', 'inference', 'custom_dataset',
-                 'useful_tools', 'benchmark', 'faq', 'changelog', 'api'):
+                 'useful_tools', 'deployment', 'benchmark', 'faq', 'changelog',
+                 'api'):
         assert (html / f'{page}.html').is_file(), page
     # the paper's numbers, the config keys and the API are there
     assert '37.8' in (html / 'overview.html').read_text()

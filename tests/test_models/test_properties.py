@@ -199,13 +199,10 @@ def test_nms_keeps_disjoint_masks(num, kind, data):
     assert torch.equal(keep, torch.argsort(scores, descending=True))
 
 
-# Known failures of mmsolo/models/layers/matrix_nms.py found by these
-# properties, reported rather than fixed here; strict xfail so that a fix
-# turns them into failures to be promoted to plain tests.
-@pytest.mark.xfail(
-    strict=True,
-    reason='linear Matrix NMS: (1 - 1) / (1 - 1) = NaN for the third of '
-    'three identical masks; the NaN score sorts first')
+# Two failures these properties found in matrix_nms (mmdet's has them too):
+# (1 - 1) / (1 - 1) = NaN for the third of three identical masks with the
+# linear kernel (the NaN sorted first), and IoU 0 / 0 = NaN for two empty
+# masks of a class.
 @PROFILE
 @given(nms_inputs(max_num=4), st.integers(3, 4))
 def test_linear_matrix_nms_repeated_duplicates_stay_finite(inputs, copies):
@@ -217,12 +214,10 @@ def test_linear_matrix_nms_repeated_duplicates_stay_finite(inputs, copies):
     scores = torch.cat([scores, scores[:1] * 0.5**torch.arange(1, copies)])
     out_scores = matrix_nms(masks, labels, scores, kernel='linear')[0]
     assert torch.isfinite(out_scores).all(), out_scores
+    # the copies of the top mask are suppressed to 0
+    assert (out_scores == 0).sum() >= copies - 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='Matrix NMS: two empty masks of a class have IoU 0 / 0 = NaN '
-    '(SOLO removes masks below the stride area before NMS)')
 @pytest.mark.parametrize('kernel', ['gaussian', 'linear'])
 def test_matrix_nms_empty_masks_stay_finite(kernel):
     masks = torch.zeros(2, 8, 8, dtype=torch.bool)

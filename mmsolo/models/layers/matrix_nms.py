@@ -27,7 +27,8 @@ def mask_iou_upper(masks: Tensor, areas: Tensor) -> Tensor:
     """
     flat = masks.flatten(1).float()
     inter = flat @ flat.t()
-    union = areas[:, None] + areas[None, :] - inter
+    # two empty masks: IoU 0 (not 0 / 0)
+    union = (areas[:, None] + areas[None, :] - inter).clamp(min=1)
     return (inter / union).triu(diagonal=1)
 
 
@@ -92,7 +93,11 @@ def matrix_nms(
         compensate = torch.exp(-1 * sigma * (compensate_iou**2))
         ratio = decay / compensate
     else:
-        ratio = (1 - decay_iou) / (1 - compensate_iou)
+        # A mask that is itself a copy of a higher one (compensation 1)
+        # would divide by zero: it no longer suppresses (as for any IoU
+        # below 1 with it; an exact copy of it is suppressed by the higher
+        # one anyway).
+        ratio = (1 - decay_iou) / (1 - compensate_iou).clamp(min=1e-6)
     coefficient = torch.cat([ratio, zeros + 1]).min(0)[0]
     scores = scores * coefficient
 
