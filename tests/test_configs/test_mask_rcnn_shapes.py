@@ -53,9 +53,7 @@ def test_trains_and_evaluates(shapes_data_root, tmp_path):
             'train_dataloader.batch_size=4',
             'val_dataloader.num_workers=0',
             'val_dataloader.persistent_workers=False',
-            # mmsolo's DataCheckHook reads the RPN head's num_classes (1)
-            # of two-stage models; the data check is not under test here
-            'custom_hooks=[]'
+            # mmsolo's checks (DataCheckHook reads the ROI head's classes)
         ],
         capture_output=True,
         text=True,

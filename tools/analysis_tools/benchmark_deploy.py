@@ -153,12 +153,13 @@ def worker(backend: str, task_file: str) -> None:
     base = current_rss()
     run = pytorch_runner(task) if backend == 'pytorch' else runtime_runner(
         task, backend)
-    times, outputs = [], {}
+    times, outputs, counts = [], {}, []
     for i, image in enumerate(images):
         start = time.perf_counter()
         out = run(image)
         if i >= task['warmup']:
             times.append(time.perf_counter() - start)
+            counts.append(len(out['scores']))
         for key, value in out.items():
             outputs[f'{i}_{key}'] = value
     np.savez(osp.join(task['dir'], f'{backend}.npz'), **outputs)
@@ -166,6 +167,7 @@ def worker(backend: str, task_file: str) -> None:
         json.dump(
             dict(
                 median_ms=1e3 * statistics.median(times),
+                instances=statistics.mean(counts),
                 peak_mib=peak_rss() / 2**20,
                 added_mib=(peak_rss() - base) / 2**20,
                 imports_torch='torch' in sys.modules), f)
@@ -283,13 +285,14 @@ def main(argv=None) -> list:
                         **fig))
     lines = [
         '| config | input | backend | median latency (ms) | x PyTorch | '
-        'peak RSS (MiB) | peak above imports (MiB) | outputs = PyTorch |',
-        '|---|---|---|---|---|---|---|---|'
+        'peak RSS (MiB) | peak above imports (MiB) | instances per image | '
+        'outputs = PyTorch |', '|---|---|---|---|---|---|---|---|---|'
     ]
     lines += [
         f'| {r["config"]} | {r["input"]} | {r["backend"]} | '
         f'{r["median_ms"]:.1f} | {r["ratio"]:.2f} | {r["peak_mib"]:.0f} | '
-        f'{r["added_mib"]:.0f} | {r["same"]} |' for r in rows
+        f'{r["added_mib"]:.0f} | {r["instances"]:.1f} | {r["same"]} |'
+        for r in rows
     ]
     info = bench.machine_info('cpu', args.threads)
     import onnxruntime

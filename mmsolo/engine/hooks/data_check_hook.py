@@ -12,17 +12,26 @@ from mmsolo.registry import HOOKS
 
 
 def model_num_classes(model) -> Optional[int]:
-    """``num_classes`` of the model's mask head (or of its first module
-    that has one), None if it has none."""
+    """The number of classes the model predicts, None if unknown.
+
+    That of the SOLO ``mask_head``; of a two-stage model's ``roi_head``
+    (its mask or box head: the RPN head's single class is "object");
+    else the largest ``num_classes`` of its modules.
+    """
     model = model.module if is_model_wrapper(model) else model
-    head = getattr(model, 'mask_head', None)
-    if head is not None and isinstance(
-            getattr(head, 'num_classes', None), int):
-        return head.num_classes
-    for module in model.modules():
-        if isinstance(getattr(module, 'num_classes', None), int):
-            return module.num_classes
-    return None
+    roi_head = getattr(model, 'roi_head', None)
+    heads = [getattr(model, 'mask_head', None)]
+    heads += [
+        getattr(roi_head, name, None) for name in ('mask_head', 'bbox_head')
+    ]
+    for head in heads:
+        if isinstance(getattr(head, 'num_classes', None), int):
+            return head.num_classes
+    found = [
+        m.num_classes for m in model.modules()
+        if isinstance(getattr(m, 'num_classes', None), int)
+    ]
+    return max(found) if found else None
 
 
 def leaf_datasets(dataset) -> Iterator:
