@@ -16,7 +16,7 @@ backend, each in a fresh process of its own:
 The timed work is the same in all three: uint8 image in, normalisation,
 padding, network, post-processing, masks at the input size and boxes out.
 Latency is the median over the timed images after the warm-up; memory is
-the process's peak resident set size (``ru_maxrss``) and that peak above
+the process's peak resident set size (``VmHWM``) and that peak above
 the resident size after the imports (what the model and its run add). The
 outputs of each runtime are compared with PyTorch's
 (:func:`mmsolo.deployment.compare_instances`).
@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--checkpoints',
         nargs='+',
-        help='one checkpoint per config (default: random weights)')
+        help='one checkpoint per config, "none" for random weights '
+        '(default: random weights for all)')
     parser.add_argument(
         '--backends', nargs='+', default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument(
@@ -70,7 +70,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cls-bias',
         type=float,
-        help='with random weights: the category conv\'s bias (candidates)')
+        help='with random weights: the category conv\'s bias (how many '
+        'candidates)')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
@@ -87,8 +88,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 # ---------------------------------------------------------------------------
 # worker: one backend in a fresh process
 def peak_rss() -> int:
-    """Peak resident set size of this process, bytes (Linux: KiB units)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident set size of this process, bytes.
+
+    ``VmHWM`` of ``/proc/self/status``: the high-water mark of this
+    process's own memory. (``ru_maxrss`` would also count the parent's
+    resident size at the fork that started this process.)
+    """
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    raise OSError('no VmHWM in /proc/self/status')
 
 
 def current_rss() -> int:
@@ -190,7 +200,7 @@ def prepare(config: str, checkpoint, args, tmp: str) -> dict:
             quick=args.quick,
             checkpoint=checkpoint,
             seed=args.seed,
-            cls_bias=args.cls_bias,
+            cls_bias=None if checkpoint else args.cls_bias,
             device='cpu'))
     weights = osp.join(tmp, 'weights.pth')
     torch.save(dict(state_dict=model.state_dict()), weights)
@@ -245,7 +255,12 @@ def main(argv=None) -> list:
         args.num_images, args.warmup = 2, 1
     sys.path.insert(0, HERE)
     import benchmark as bench
-    checkpoints = args.checkpoints or [None] * len(args.configs)
+    checkpoints = [
+        None if c in (None, 'none') else c
+        for c in (args.checkpoints or [None] * len(args.configs))
+    ]
+    if len(checkpoints) != len(args.configs):
+        raise SystemExit('--checkpoints: one per config ("none": random)')
     rows = []
     for config, checkpoint in zip(args.configs, checkpoints):
         with tempfile.TemporaryDirectory() as tmp:
