@@ -83,8 +83,16 @@ def read_metadata(onnx_file: str) -> dict:
 
 
 # 2. the runtime
-def load_model(onnx_file: str, runtime: str, threads: int):
-    """``run(image) -> dict`` of the outputs, in ``runtime``."""
+def load_model(onnx_file: str,
+               runtime: str,
+               threads: int,
+               precision: str = 'f32'):
+    """``run(image) -> dict`` of the outputs, in ``runtime``.
+
+    ``precision='bf16'`` lets OpenVINO compute in bfloat16 on CPUs that have
+    it (AVX512-BF16, AMX): faster, but its masks and scores differ a little
+    from PyTorch's float32 ones (docs/deployment.md).
+    """
     if runtime == 'onnxruntime':
         import onnxruntime as ort
         options = ort.SessionOptions()
@@ -94,10 +102,10 @@ def load_model(onnx_file: str, runtime: str, threads: int):
         return lambda image: dict(
             zip(OUTPUT_NAMES, session.run(None, {'image': image})))
     import openvino as ov
-
-    # float32 as exported (OpenVINO would compute in bfloat16 on CPUs that
-    # have it, and its masks and scores would differ a little)
-    config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32'}
+    config = {
+        'PERFORMANCE_HINT': 'LATENCY',
+        'INFERENCE_PRECISION_HINT': precision
+    }
     if threads:
         config['INFERENCE_NUM_THREADS'] = threads
     request = ov.Core().compile_model(onnx_file, 'CPU',
@@ -247,13 +255,19 @@ def parse_args() -> argparse.Namespace:
         help='draw instances scoring at least this')
     parser.add_argument(
         '--threads', type=int, default=0, help='threads (0: the runtime\'s)')
+    parser.add_argument(
+        '--precision',
+        default='f32',
+        choices=['f32', 'bf16'],
+        help='OpenVINO: bf16 is faster on CPUs with AVX512-BF16/AMX, with '
+        'masks and scores a little different from PyTorch\'s')
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
     meta = read_metadata(args.onnx)
-    run = load_model(args.onnx, args.runtime, args.threads)
+    run = load_model(args.onnx, args.runtime, args.threads, args.precision)
     images = list_images(args.inputs)
     for sub in ('vis', 'preds'):
         os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)

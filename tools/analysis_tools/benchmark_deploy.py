@@ -42,7 +42,9 @@ import numpy as np
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
-BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+BACKENDS = ('pytorch', 'onnxruntime', 'openvino', 'openvino-bf16')
+#: run by default: the backends whose outputs should equal PyTorch's
+DEFAULT_BACKENDS = BACKENDS[:3]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,7 +57,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='one checkpoint per config, "none" for random weights '
         '(default: random weights for all)')
     parser.add_argument(
-        '--backends', nargs='+', default=list(BACKENDS), choices=BACKENDS)
+        '--backends',
+        nargs='+',
+        default=list(DEFAULT_BACKENDS),
+        choices=BACKENDS,
+        help='openvino-bf16: OpenVINO computing in bfloat16 where the CPU '
+        'has it (faster; outputs differ a little)')
     parser.add_argument(
         '--num-images', type=int, default=10, help='timed images')
     parser.add_argument(
@@ -79,6 +86,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='smoke test: the tiny ResNet-18 model of benchmark.py --quick, '
         '1 + 2 images')
+    parser.add_argument(
+        '--static',
+        action='store_true',
+        help='export static graphs at the images\' network input size '
+        '(the generated images all have one size)')
     parser.add_argument('--out', help='also write the table as markdown')
     parser.add_argument('--worker', choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument('--task', help=argparse.SUPPRESS)
@@ -151,7 +163,9 @@ def runtime_runner(task: dict, backend: str):
     """``run(image)`` with the exported file, as deployed (no torch)."""
     sys.path.insert(0, osp.join(ROOT, 'demo'))
     from onnx_demo import load_model
-    return load_model(task['onnx'], backend, task['threads'])
+    runtime, _, precision = backend.partition('-')
+    return load_model(task['onnx'], runtime, task['threads'], precision
+                      or 'f32')
 
 
 def worker(backend: str, task_file: str) -> None:
@@ -217,7 +231,11 @@ def prepare(config: str, checkpoint, args, tmp: str) -> dict:
     onnx_file = osp.join(tmp, 'model.onnx')
     model.channels_last = False
     export_onnx(
-        model.float(), cfg, onnx_file, images['0'].shape[1:3], dynamic=True)
+        model.float(),
+        cfg,
+        onnx_file,
+        images['0'].shape[1:3],
+        dynamic=not args.static)
     return dict(
         config=config,
         weights=weights,
