@@ -30,9 +30,10 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from mmsolo.registry import RUNNERS
+from mmsolo.registry import MODELS, RUNNERS
 from mmsolo.utils.denormal import apply_flush_denormal
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
 from mmsolo.utils.tool_config import load_tool_config
@@ -78,11 +79,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--tta',
         action='store_true',
-        help='test-time augmentation: for SOLO models without a '
-        '``tta_model`` in the config, the head outputs of the image and its '
-        'horizontal flip are averaged (``model.test_cfg.tta_flips``; a '
-        'config may list more flips there); other models use mmdet\'s '
-        '``DetTTAModel``')
+        help='test-time augmentation with the config\'s ``tta_model``: '
+        'mmsolo\'s configs use ``SOLOTTAModel`` (the head outputs of the '
+        'image and its flips are averaged; horizontal unless '
+        '``model.test_cfg.tta_flips`` or ``tta_model.tta_flips`` lists '
+        'flips); without one, mmdet\'s ``DetTTAModel``')
     # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
     # will pass the `--local-rank` parameter to `tools/train.py` instead
     # of `--local_rank`.
@@ -93,31 +94,22 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-SOLO_TYPES = ('SOLO', 'mmsolo.SOLO')
-
-
 def setup_tta(cfg: Config) -> Config:
-    """Set up test-time augmentation (flip).
+    """Set up test-time augmentation, as mmdet's tools/test.py does.
 
-    SOLO models (without a ``tta_model`` in the config) average the head
-    outputs of flipped copies of the batch before their post-processing
-    (``model.test_cfg.tta_flips``; ``['horizontal']`` unless the config
-    lists flips there). mmdet's ``DetTTAModel`` merges boxes only and
-    rejects instance masks. Other models are wrapped as mmdet does.
+    The config's ``tta_model`` wraps the model (mmsolo's configs inherit
+    ``SOLOTTAModel``, the flip TTA that merges the views' head outputs
+    before the post-processing); without one, mmdet's ``DetTTAModel``.
+    A TTA model whose class sets ``plain_test_pipeline`` reads the test
+    pipeline as it is; others get ``tta_pipeline`` (mmdet's flip
+    ``TestTimeAug`` unless the config has one).
 
     Args:
-        cfg (Config): The config; ``tta_model`` / ``tta_pipeline`` are used
-            if present, else MMDetection's defaults are filled in.
+        cfg (Config): The config.
 
     Returns:
         Config: The updated config.
     """
-    if 'tta_model' not in cfg and cfg.model.get('type') in SOLO_TYPES:
-        test_cfg = cfg.model.get('test_cfg') or ConfigDict()
-        if not test_cfg.get('tta_flips'):
-            test_cfg.tta_flips = ['horizontal']
-        cfg.model.test_cfg = test_cfg
-        return cfg
     if 'tta_model' not in cfg:
         warnings.warn('Cannot find ``tta_model`` in config, '
                       'we will set it as default.')
@@ -125,31 +117,34 @@ def setup_tta(cfg: Config) -> Config:
             type='mmdet.DetTTAModel',
             tta_cfg=dict(
                 nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
-    if 'tta_pipeline' not in cfg:
-        warnings.warn('Cannot find ``tta_pipeline`` in config, '
-                      'we will set it as default.')
-        test_data_cfg = cfg.test_dataloader.dataset
-        while 'dataset' in test_data_cfg:
-            test_data_cfg = test_data_cfg['dataset']
-        cfg.tta_pipeline = deepcopy(test_data_cfg.pipeline)
-        flip_tta = dict(
-            type='TestTimeAug',
-            transforms=[
-                [
-                    dict(type='mmdet.RandomFlip', prob=1.),
-                    dict(type='mmdet.RandomFlip', prob=0.)
-                ],
-                [
-                    dict(
-                        type='mmdet.PackDetInputs',
-                        meta_keys=('img_id', 'img_path', 'ori_shape',
-                                   'img_shape', 'scale_factor', 'flip',
-                                   'flip_direction'))
-                ],
-            ])
-        cfg.tta_pipeline[-1] = flip_tta
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        tta_cls = MODELS.get(cfg.tta_model['type'])
+    if not getattr(tta_cls, 'plain_test_pipeline', False):
+        if 'tta_pipeline' not in cfg:
+            warnings.warn('Cannot find ``tta_pipeline`` in config, '
+                          'we will set it as default.')
+            test_data_cfg = cfg.test_dataloader.dataset
+            while 'dataset' in test_data_cfg:
+                test_data_cfg = test_data_cfg['dataset']
+            cfg.tta_pipeline = deepcopy(test_data_cfg.pipeline)
+            flip_tta = dict(
+                type='TestTimeAug',
+                transforms=[
+                    [
+                        dict(type='mmdet.RandomFlip', prob=1.),
+                        dict(type='mmdet.RandomFlip', prob=0.)
+                    ],
+                    [
+                        dict(
+                            type='mmdet.PackDetInputs',
+                            meta_keys=('img_id', 'img_path', 'ori_shape',
+                                       'img_shape', 'scale_factor', 'flip',
+                                       'flip_direction'))
+                    ],
+                ])
+            cfg.tta_pipeline[-1] = flip_tta
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     return cfg
 
 

@@ -36,3 +36,9 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# `tools/test.py --tta`: flip test-time augmentation, the flips' head outputs
+# merged before the post-processing (tta_flips=None: the model's
+# test_cfg.tta_flips if it lists any, else horizontal). It reads the plain
+# test pipeline, so no tta_pipeline is needed.
+tta_model = dict(type='SOLOTTAModel', tta_flips=None)

@@ -140,3 +140,10 @@ model = dict(
 
 # float32: mmcv's RoIAlign has no bfloat16 kernel on the CPU
 optim_wrapper = dict(type='OptimWrapper')
+
+# `tools/test.py --tta`: mmdet's wrapper (box merging) with its flip
+# pipeline, not the SOLO flip TTA of the base config
+tta_model = dict(
+    _delete_=True,
+    type='mmdet.DetTTAModel',
+    tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))

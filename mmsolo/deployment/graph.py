@@ -27,8 +27,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
 from mmsolo.models.layers.traceable import flip
+from mmsolo.models.test_time_augs.solo_tta import (flip_views_feats,
+                                                   merge_flip_views)
 
 INPUT_NAMES = ('image', )
 OUTPUT_NAMES = ('masks', 'labels', 'scores', 'boxes')
@@ -130,10 +131,8 @@ class SOLOInferenceGraph(nn.Module):
         flips = tuple(head.test_cfg.get('tta_flips', ()))
         if not flips:
             return head(self.model.extract_feat(x))
-        feats = [self.model.extract_feat(x)] + [
-            self.model.extract_feat(flip(x, FLIP_DIMS[d])) for d in flips
-        ]
-        return head.forward_flip_tta(feats, flips)
+        return merge_flip_views(head, flip_views_feats(self.model, x, flips),
+                                flips)
 
     def forward(self, image: Tensor) -> Tuple[Tensor, ...]:
         """Instances of one image.
@@ -149,7 +148,7 @@ class SOLOInferenceGraph(nn.Module):
         head = self.model.mask_head
         # the averaged views hold every cell's mask outputs (a lazy head's
         # outputs mean something else): post-process them as such
-        context = head.full_mask_outputs() if head.test_cfg.get(
+        context = head.mask_branch.full_outputs() if head.test_cfg.get(
             'tta_flips') else nullcontext()
         with context:
             mask_outs, cls_preds = self.head_outputs(self.preprocess(image))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
+from mmsolo.models.test_time_augs import flip_outputs, merge_flip_views
 from mmsolo.registry import MODELS
 from .test_solo_heads import HEADS, build_head, feats, metas
 
@@ -12,7 +13,7 @@ DIRECTIONS = list(FLIP_DIMS)
 
 def _random_outs(head, seed):
     """Full head outputs of some input (random, so no symmetry hides bugs)."""
-    with head.full_mask_outputs():
+    with head.mask_branch.full_outputs():
         mask_outs, cls_preds = head(feats(seed=seed))
     g = torch.Generator().manual_seed(seed + 1)
     mask_outs = [
@@ -31,20 +32,20 @@ def test_flipped_back_cells_hold_the_mirrored_cells_masks(kind, direction):
     flip_i, flip_j = -2 in dims, -1 in dims
     # what the head gave for the flipped input
     mask_outs, cls_preds = _random_outs(head, seed=3)
-    with head.full_mask_outputs():
-        back_masks, back_cls = head.flip_outputs(mask_outs, cls_preds,
-                                                 direction)
+    with head.mask_branch.full_outputs():
+        back_masks, back_cls = flip_outputs(head, mask_outs, cls_preds,
+                                            direction)
     for level, num_grid in enumerate(head.num_grids):
         cells = torch.arange(num_grid * num_grid)
         rows, cols = cells // num_grid, cells % num_grid
         mirrored = ((num_grid - 1 - rows if flip_i else rows) * num_grid +
                     (num_grid - 1 - cols if flip_j else cols))
         img_inds = torch.ones_like(cells)
-        with head.full_mask_outputs():
-            ours = head.mask_preds_for_loss(back_masks[level], level, img_inds,
-                                            cells)
-            theirs = head.mask_preds_for_loss(mask_outs[level], level,
-                                              img_inds, mirrored)
+        with head.mask_branch.full_outputs():
+            ours = head.mask_branch.preds_for_loss(back_masks[level], level,
+                                                   img_inds, cells)
+            theirs = head.mask_branch.preds_for_loss(mask_outs[level], level,
+                                                     img_inds, mirrored)
         # cell (i, j) of the input has the flipped mask of its mirror cell
         torch.testing.assert_close(ours, theirs.flip(dims))
         ours_cls = back_cls[level][1].flatten(1)  # (C, S*S)
@@ -57,33 +58,35 @@ def test_flip_back_is_an_involution_and_averaging(kind):
     head = build_head(kind)
     a = _random_outs(head, seed=5)
     for direction in DIRECTIONS:
-        twice = head.flip_outputs(*head.flip_outputs(*a, direction), direction)
+        twice = flip_outputs(head, *flip_outputs(head, *a, direction),
+                             direction)
         for x, y in zip(twice[1], a[1]):
             assert torch.equal(x, y)
         for outs, ref in zip(twice[0], a[0]):
             for x, y in zip(outs, ref):
                 assert torch.equal(x, y)
-    # forward_flip_tta averages the input's logits with the flipped-back ones
+    # merge_flip_views averages the input's logits with the flipped-back ones
     x = feats(seed=11)
     fx = [f.flip(-1) for f in x]
-    with head.full_mask_outputs():
+    with head.mask_branch.full_outputs():
         own = head(x)
-        back = head.flip_outputs(*head(fx), 'horizontal')
-    mask_outs, cls_preds = head.forward_flip_tta([x, fx], ['horizontal'])
+        back = flip_outputs(head, *head(fx), 'horizontal')
+    with head.mask_branch.full_outputs():
+        mask_outs, cls_preds = merge_flip_views(head, [x, fx], ['horizontal'])
     for level in range(head.num_levels):
         torch.testing.assert_close(cls_preds[level],
                                    (own[1][level] + back[1][level]) / 2)
         for t, u, v in zip(mask_outs[level], own[0][level], back[0][level]):
             torch.testing.assert_close(t, (u + v) / 2)
     with pytest.raises(ValueError, match='views'):
-        head.forward_flip_tta([x], ['horizontal'])
+        merge_flip_views(head, [x], ['horizontal'])
 
 
 def test_lazy_head_gives_full_outputs_only_inside_the_context():
     head = build_head('SOLOHead', lazy_mask_conv=True)
     outs, _ = head(feats())
     assert outs[0][0].shape[1] == head.feat_channels
-    with head.full_mask_outputs():
+    with head.mask_branch.full_outputs():
         outs, _ = head(feats())
     assert outs[0][0].shape[1] == head.num_grids[0]**2
     assert head.lazy_mask_conv
@@ -131,13 +134,14 @@ def test_detector_averages_the_views(kind, monkeypatch):
         samples.append(s)
     # the head sees the input's features, then those of each flip
     seen = []
-    original = model.mask_head.forward_flip_tta
+    from mmsolo.models.test_time_augs import solo_tta
+    original = solo_tta.merge_flip_views
 
-    def spy(mlvl_feats, directions):
+    def spy(head, mlvl_feats, directions):
         seen.append((mlvl_feats, tuple(directions)))
-        return original(mlvl_feats, directions)
+        return original(head, mlvl_feats, directions)
 
-    monkeypatch.setattr(model.mask_head, 'forward_flip_tta', spy)
+    monkeypatch.setattr(solo_tta, 'merge_flip_views', spy)
     with torch.no_grad():
         results = model.predict(x, samples)
     (views, directions), = seen

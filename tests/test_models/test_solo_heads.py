@@ -267,11 +267,12 @@ def test_mask_upsample_gives_finer_masks(kind):
     for a, b in zip(outs[0], fine_outs[0]):
         for x, y in zip(a, b):
             torch.testing.assert_close(x, y)
-        h, w = paper.mask_feat_size(a)
-        assert fine.mask_feat_size(b) == (2 * h, 2 * w)
+        h, w = paper.mask_branch.mask_feat_size(a)
+        assert fine.mask_branch.mask_feat_size(b) == (2 * h, 2 * w)
     img_inds, cells = torch.tensor([0, 1, 1]), torch.tensor([0, 5, 9])
-    coarse = paper.mask_preds_for_loss(outs[0][0], 0, img_inds, cells)
-    finer = fine.mask_preds_for_loss(fine_outs[0][0], 0, img_inds, cells)
+    coarse = paper.mask_branch.preds_for_loss(outs[0][0], 0, img_inds, cells)
+    finer = fine.mask_branch.preds_for_loss(fine_outs[0][0], 0, img_inds,
+                                            cells)
     assert finer.shape[-2:] == (32, 32) and coarse.shape[-2:] == (16, 16)
     # the finer masks are the coarse ones' logits up-sampled: averaging
     # them back gives nearly the coarse masks
@@ -314,20 +315,20 @@ def test_levels_reading_the_same_features_share_the_towers(kind):
     head = build_head(
         kind, level_indices=[0, 1, 1, 2, 2], strides=[8, 8, 8, 16, 16])
     calls = []
-    towers = head.forward_mask_towers
+    towers = head.mask_branch.forward_towers
 
     def counting(feat):
         calls.append(feat.shape[-2:])
         return towers(feat)
 
-    head.forward_mask_towers = counting
+    head.mask_branch.forward_towers = counting
     x = feats()
     mask_outs, cls_preds = head(x)
     assert len(calls) == 3
     resized = head.resize_feats(x)
     assert resized[4] is resized[3]  # same size: not interpolated
     for level, feat in enumerate(resized):
-        expected = head.forward_mask_outputs(towers(feat), level)
+        expected = head.mask_branch.forward_level(towers(feat), level)
         for ours, ref in zip(mask_outs[level], expected):
             torch.testing.assert_close(ours, ref)
         assert cls_preds[level].shape[-1] == head.num_grids[level]

@@ -173,22 +173,36 @@ def _setup_tta():
 def test_setup_tta_averages_flips_for_solo():
     from mmengine.config import Config
     setup_tta = _setup_tta()
+    plain = Config.fromfile(TINY_CFG)
     cfg = setup_tta(Config.fromfile(TINY_CFG))
-    assert cfg.model.type == 'SOLO'  # not wrapped in mmdet's DetTTAModel
-    assert list(cfg.model.test_cfg.tta_flips) == ['horizontal']
-    assert cfg.model.test_cfg.score_thr == Config.fromfile(
-        TINY_CFG).model.test_cfg.score_thr
+    # SOLO configs: mmsolo's flip TTA model (from the config's tta_model,
+    # not mmdet's DetTTAModel), on the plain test pipeline
+    assert cfg.model.type == 'SOLOTTAModel'
+    assert cfg.model.module.type == 'SOLO'
+    module = cfg.model.module
+    assert module.test_cfg.score_thr == plain.model.test_cfg.score_thr
+    assert cfg.test_dataloader.dataset.pipeline == \
+        plain.test_dataloader.dataset.pipeline
+    from mmengine.registry import init_default_scope
+
+    from mmsolo.registry import MODELS
+    init_default_scope('mmsolo')
+    model = MODELS.build(cfg.model)
+    assert model.tta_flips == ('horizontal', )
     # flips the config lists are kept
     cfg = Config.fromfile(TINY_CFG)
     cfg.model.test_cfg.tta_flips = ['vertical', 'diagonal']
-    flips = setup_tta(cfg).model.test_cfg.tta_flips
-    assert list(flips) == ['vertical', 'diagonal']
-    # other models: mmdet's wrapper, as in mmdet's tools/test.py
+    model = MODELS.build(setup_tta(cfg).model)
+    assert model.tta_flips == ('vertical', 'diagonal')
+    # other models (a config without SOLO's tta_model): mmdet's wrapper, as
+    # in mmdet's tools/test.py
     cfg = Config.fromfile(TINY_CFG)
     cfg.model.type = 'mmdet.MaskRCNN'
+    cfg.pop('tta_model')
     cfg = setup_tta(cfg)
     assert cfg.model.type == 'mmdet.DetTTAModel'
     assert cfg.model.module.type == 'mmdet.MaskRCNN'
+    assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
 
 
 def test_test_tool_tta(trained, shapes_data_root, tmp_path):
@@ -202,7 +216,7 @@ def test_test_tool_tta(trained, shapes_data_root, tmp_path):
     ] + data_options(shapes_data_root), str(tmp_path))
     log = read_logs(work_dir)
     # the config as run, in the log
-    assert re.search(r"tta_flips=\[\s*'horizontal',?\s*\]", log), log[-3000:]
+    assert re.search(r"type='SOLOTTAModel'", log), log[-3000:]
     assert 'coco/segm_mAP' in log, proc.stdout[-3000:]
     results = mmengine.load(out)
     val = mmengine.load(osp.join(shapes_data_root, 'val.json'))

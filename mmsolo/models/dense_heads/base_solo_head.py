@@ -1,51 +1,37 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """What every SOLO head shares: category branch, targets, losses, inference.
 
-The heads differ only in their mask branch (paper §2.2 vs §4), which a
-subclass provides through five methods:
-
-- ``_init_mask_layers()`` builds it (parameter names follow mmdet 3.x, so
-  model-zoo checkpoints load strictly);
-- ``forward_mask_towers(feat)`` runs the mask towers, which all levels
-  share, on one level's features; levels that read the same features (see
-  ``level_indices``) share the result;
-- ``forward_mask_outputs(tower_outs, level)`` returns the level's mask
-  outputs as a tuple of tensors;
-- ``mask_preds_for_loss(outs, level, img_inds, cells)`` gives the mask
-  predictions of chosen (image, cell) pairs at the level's resolution, in
-  the form ``loss_mask`` expects (logits, or probabilities when the loss is
-  built with ``activate=False``);
-- ``mask_probs(outs, level, img_ind, cells, out_size)`` gives soft masks of
-  chosen cells of one image at the resolution of the first level, from
-  what ``prepare_predict`` made of the outputs (by default the outputs
-  themselves).
+A head is the category branch, the loss wiring and one mask branch
+(:class:`~mmsolo.models.mask_branches.BaseMaskBranch`), which a subclass
+builds in :meth:`BaseSOLOHead.build_mask_branch`; the branch's layers are
+registered on the head under mmdet 3.x's names, so model-zoo checkpoints
+load strictly. Test-time augmentation lives in
+:mod:`mmsolo.models.test_time_augs`, post-processing in
+:func:`~mmsolo.models.layers.solo_postprocess`.
 
 Only chosen cells are ever evaluated: positives in training, candidates at
 test time, and the candidates' masks are computed in chunks of at most
 ``nms_pre`` cells, so memory stays bounded whatever the score distribution.
 """
-from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence, Tuple
+from abc import abstractmethod
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads.base_mask_head import BaseMaskHead
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
-from mmsolo.registry import MODELS
-from ..layers import GRID_ALIGN_MODES, align_to_grid, concat_coords
+from mmsolo.registry import MODELS, TASK_UTILS
+from ..layers import GRID_ALIGN_MODES, align_to_grid
 from ..layers.postprocess import solo_postprocess
-from ..layers.traceable import flip, resize_stack, tracing
-from ..task_modules import SOLOGridAssigner
-
-#: the image axes that each flip of test-time augmentation reverses
-FLIP_DIMS = dict(horizontal=(-1, ), vertical=(-2, ), diagonal=(-2, -1))
+from ..layers.traceable import tracing
+from ..mask_branches import FLIP_DIMS  # noqa: F401 (re-exported)
+from ..mask_branches import BaseMaskBranch, build_tower
+from ..test_time_augs.solo_tta import check_flips
 
 DEFAULT_TEST_CFG = dict(
     nms_pre=500,
@@ -123,7 +109,10 @@ class BaseSOLOHead(BaseMaskHead):
         loss_mask (dict): Config of the per-mask loss.
         loss_cls (dict): Config of the category loss.
         norm_cfg (dict): Normalisation of the tower convs.
-        train_cfg (dict, optional): Unused; kept for API compatibility.
+        train_cfg (dict, optional): Training settings: ``assigner``, the
+            grid assigner's config (built through ``TASK_UTILS``; by default
+            a :class:`SOLOGridAssigner` from the arguments above), whose
+            keys override the defaults.
         test_cfg (dict, optional): Inference settings: ``nms_pre``,
             ``score_thr``, ``mask_thr``, ``filter_thr``, ``max_per_img``,
             ``nms_type`` (``'matrix'`` or ``'mask'``), ``kernel``/``sigma``
@@ -136,7 +125,8 @@ class BaseSOLOHead(BaseMaskHead):
             ``tta_flips``: test-time augmentation, the flips of the input
             (``'horizontal'``, ``'vertical'``, ``'diagonal'``) whose head
             outputs the detector averages with the input's own (logits,
-            flipped back) before the post-processing; empty by default.
+            flipped back) before the post-processing (see
+            :mod:`mmsolo.models.test_time_augs`); empty by default.
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
     #: coordinate channels appended to each branch of the mask tower
@@ -211,73 +201,94 @@ class BaseSOLOHead(BaseMaskHead):
             raise ValueError('level_indices must name one neck output per '
                              f'level ({self.num_levels}), got '
                              f'{self.level_indices}')
-        self.assigner = SOLOGridAssigner(num_classes, self.scale_ranges,
-                                         self.strides, self.num_grids,
-                                         pos_scale, soft_mask_targets,
-                                         mask_upsample)
+        self.soft_mask_targets = soft_mask_targets
+        self.train_cfg = train_cfg
+        self.assigner = TASK_UTILS.build(self.assigner_cfg())
         self.loss_mask = MODELS.build(loss_mask)
         self.loss_cls = MODELS.build(loss_cls)
         self.norm_cfg = norm_cfg
-        self.train_cfg = train_cfg
         cfg = dict(DEFAULT_TEST_CFG)
         cfg.update(test_cfg or {})
         if cfg['nms_type'] not in ('matrix', 'mask'):
             raise ValueError("test_cfg.nms_type must be 'matrix' or 'mask', "
                              f"got {cfg['nms_type']!r}")
-        cfg['tta_flips'] = tuple(cfg['tta_flips'] or ())
-        bad = [d for d in cfg['tta_flips'] if d not in FLIP_DIMS]
-        if bad or len(set(cfg['tta_flips'])) != len(cfg['tta_flips']):
-            raise ValueError('test_cfg.tta_flips must list distinct flips '
-                             f'out of {tuple(FLIP_DIMS)}, got '
-                             f'{cfg["tta_flips"]}')
+        cfg['tta_flips'] = check_flips(cfg['tta_flips'])
         self.test_cfg = ConfigDict(cfg)
         self._init_layers()
 
     # ------------------------------------------------------------------
     # layers
+    def assigner_cfg(self) -> dict:
+        """The grid assigner's config: today's values from the head's
+        arguments, updated with ``train_cfg.assigner``."""
+        cfg = dict(
+            type='SOLOGridAssigner',
+            num_classes=self.num_classes,
+            scale_ranges=self.scale_ranges,
+            strides=self.strides,
+            num_grids=self.num_grids,
+            pos_scale=self.pos_scale,
+            soft_mask_targets=self.soft_mask_targets,
+            mask_upsample=self.mask_upsample)
+        cfg.update((self.train_cfg or {}).get('assigner', {}))
+        return cfg
+
     def tower_conv_cfg(self, index: int) -> OptConfigType:
         """Conv config of the ``index``-th tower conv (None: plain conv)."""
         return None
 
-    def build_tower(self, coord_channels: int = 0) -> nn.ModuleList:
-        """A stack of ``stacked_convs`` 3x3 ConvModules.
+    def branch_args(self) -> dict:
+        """The head's arguments that every mask branch reads."""
+        return dict(
+            num_grids=self.num_grids,
+            in_channels=self.in_channels,
+            feat_channels=self.feat_channels,
+            stacked_convs=self.stacked_convs,
+            norm_cfg=self.norm_cfg,
+            mask_upsample=self.mask_upsample,
+            conv_cfg=self.tower_conv_cfg)
 
-        Args:
-            coord_channels (int): Coordinate channels concatenated before
-                each of the first ``num_coord_convs`` convs (0 for the
-                category tower).
-
-        Returns:
-            nn.ModuleList: The tower.
-        """
-        tower = nn.ModuleList()
-        for i in range(self.stacked_convs):
-            chn = self.in_channels if i == 0 else self.feat_channels
-            if coord_channels and i < self.num_coord_convs:
-                chn += coord_channels
-            tower.append(
-                ConvModule(
-                    chn,
-                    self.feat_channels,
-                    3,
-                    stride=1,
-                    padding=1,
-                    conv_cfg=self.tower_conv_cfg(i),
-                    norm_cfg=self.norm_cfg))
-        return tower
+    @abstractmethod
+    def build_mask_branch(self) -> BaseMaskBranch:
+        """The head's mask branch (see :meth:`branch_args`)."""
 
     def _init_layers(self) -> None:
-        """Build the category branch and the head's mask branch."""
-        self.cls_convs = self.build_tower()
+        """Build the category branch and the head's mask branch.
+
+        The branch's layers become the head's children (mmdet's parameter
+        names); the branch itself is kept out of the module tree.
+        """
+        self.cls_convs = build_tower(
+            self.in_channels,
+            self.feat_channels,
+            self.stacked_convs,
+            self.norm_cfg,
+            conv_cfg=self.tower_conv_cfg)
         self.conv_cls = nn.Conv2d(
             self.feat_channels, self.cls_out_channels, 3, padding=1)
-        self._init_mask_layers()
+        branch = self.build_mask_branch()
+        for name, module in branch.named_children():
+            self.add_module(name, module)
+        self.__dict__['mask_branch'] = branch
 
-    def _init_mask_layers(self) -> None:
-        raise NotImplementedError
+    def train(self, mode: bool = True) -> 'BaseSOLOHead':
+        """Set the mode of the head and of its mask branch."""
+        super().train(mode)
+        self.mask_branch.training = mode
+        return self
 
     # ------------------------------------------------------------------
     # forward
+    def select_feats(self, x: Sequence[Tensor]) -> List[Tensor]:
+        """The neck outputs the head uses (``level_indices``), checked."""
+        if self.level_indices is not None:
+            x = [x[i] for i in self.level_indices]
+        if len(x) != self.num_levels:
+            raise ValueError(
+                f'{type(self).__name__} has {self.num_levels} levels but got '
+                f'{len(x)} feature maps; set level_indices to choose them')
+        return list(x)
+
     def resize_feats(self, x: Sequence[Tensor]) -> List[Tensor]:
         """Pick the used neck outputs and bring them to the head's strides.
 
@@ -287,12 +298,11 @@ class BaseSOLOHead(BaseMaskHead):
         Returns:
             list[Tensor]: One feature map per level.
         """
-        if self.level_indices is not None:
-            x = [x[i] for i in self.level_indices]
-        if len(x) != self.num_levels:
-            raise ValueError(
-                f'{type(self).__name__} has {self.num_levels} levels but got '
-                f'{len(x)} feature maps; set level_indices to choose them')
+        return self.rescale_levels(self.select_feats(x))
+
+    def rescale_levels(self, x: List[Tensor]) -> List[Tensor]:
+        """The chosen levels' features at the head's strides (see
+        ``resize_ends``)."""
         if self.num_levels == 1 or not self.resize_ends:
             return list(x)
         out = []
@@ -305,49 +315,6 @@ class BaseSOLOHead(BaseMaskHead):
             out.append(feat)
         return out
 
-    def run_mask_tower(self, tower: nn.ModuleList, feat: Tensor,
-                       coords: str) -> Tensor:
-        """Run a mask tower with CoordConv inputs, then upsample by 2.
-
-        Args:
-            tower (nn.ModuleList): The convs.
-            feat (Tensor): Level features, (N, C, H, W).
-            coords (str): Coordinates to append (``'xy'``, ``'x'``, ``'y'``).
-
-        Returns:
-            Tensor: (N, feat_channels, 2H, 2W).
-        """
-
-        def run(feat: Tensor) -> Tensor:
-            for i, conv in enumerate(tower):
-                if i < self.num_coord_convs:
-                    feat = concat_coords(feat, coords)
-                feat = conv(feat)
-            return feat
-
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            feat = checkpoint(run, feat, use_reentrant=False)
-        else:
-            feat = run(feat)
-        return F.interpolate(feat, scale_factor=2, mode='bilinear')
-
-    def upsample_logits(self, logits: Tensor) -> Tensor:
-        """Bring mask logits from stride ``stride / 2`` to the masks' stride.
-
-        The heads' outputs stay at the paper's resolution; only the logits of
-        chosen cells (positives, candidates) are up-sampled, in the loss and
-        at test time.
-
-        Args:
-            logits (Tensor): (K, h, w) logits of the output convs.
-
-        Returns:
-            Tensor: The logits up-sampled by ``mask_upsample / 2``.
-        """
-        if self.mask_upsample == 2:
-            return logits
-        return resize_stack(logits, scale_factor=self.mask_upsample // 2)
-
     def forward_cls_level(self, feat: Tensor, level: int) -> Tensor:
         """Category logits of one level, (N, num_classes, S, S)."""
         for j, conv in enumerate(self.cls_convs):
@@ -356,15 +323,6 @@ class BaseSOLOHead(BaseMaskHead):
                                      self.cls_align)
             feat = conv(feat)
         return self.conv_cls(feat)
-
-    def forward_mask_towers(self, feat: Tensor) -> Tuple[Tensor]:
-        """Mask-tower outputs (up-sampled by 2) of one level's features."""
-        raise NotImplementedError
-
-    def forward_mask_outputs(self, tower_outs: Tuple[Tensor],
-                             level: int) -> Tuple[Tensor]:
-        """A level's mask outputs from its mask-tower outputs."""
-        raise NotImplementedError
 
     def forward(self, x: Sequence[Tensor]) -> tuple:
         """Forward the neck features.
@@ -377,182 +335,34 @@ class BaseSOLOHead(BaseMaskHead):
             tuple of mask outputs of the head's mask branch and the category
             logits of shape (N, num_classes, S, S).
         """
-        feats = self.resize_feats(x)
-        mlvl_mask_outs, mlvl_cls_preds = [], []
-        towers: List[Tuple[Tensor, Tuple[Tensor]]] = []
-        for level, feat in enumerate(feats):
-            # the towers' weights are shared by the levels: levels that read
-            # the same features (level_indices) have the same tower outputs
-            tower_outs = next((outs for seen, outs in towers if seen is feat),
-                              None)
-            if tower_outs is None:
-                tower_outs = self.forward_mask_towers(feat)
-                towers.append((feat, tower_outs))
-            mlvl_mask_outs.append(self.forward_mask_outputs(tower_outs, level))
-            mlvl_cls_preds.append(self.forward_cls_level(feat, level))
+        neck_feats = self.select_feats(x)
+        feats = self.rescale_levels(neck_feats)
+        mlvl_mask_outs = self.mask_branch(feats, neck_feats)
+        mlvl_cls_preds = [
+            self.forward_cls_level(feat, level)
+            for level, feat in enumerate(feats)
+        ]
         return mlvl_mask_outs, mlvl_cls_preds
 
     # ------------------------------------------------------------------
-    # test-time augmentation
-    @contextmanager
-    def full_mask_outputs(self) -> Iterator[None]:
-        """Within it, :meth:`forward` returns every cell's mask logits.
-
-        Heads that evaluate their last mask conv lazily (only for chosen
-        cells) switch that off here, so that the outputs of flipped inputs
-        can be flipped back and averaged. A no-op by default.
-        """
-        yield
-
-    def flip_mask_outs(self, outs: Tuple[Tensor], level: int,
-                       direction: str) -> Tuple[Tensor]:
-        """Bring a level's mask outputs of a flipped input back.
-
-        Args:
-            outs (tuple[Tensor]): The level's mask outputs of the flipped
-                input (full outputs, see :meth:`full_mask_outputs`).
-            level (int): Level index.
-            direction (str): ``'horizontal'``, ``'vertical'`` or
-                ``'diagonal'`` (both).
-
-        Returns:
-            tuple[Tensor]: The outputs the head would give for the input as
-            it was: the maps flipped back, and the channels of mirrored
-            cells exchanged.
-        """
-        raise NotImplementedError
-
-    def flip_outputs(self, mlvl_mask_outs: List[Tuple[Tensor]],
-                     mlvl_cls_preds: List[Tensor], direction: str) -> tuple:
-        """Map :meth:`forward`'s outputs of a flipped input back.
-
-        The grids cover the padded input, so flipping the padded batch maps
-        cell (i, j) to (i, S - 1 - j) (horizontal) or (S - 1 - i, j)
-        (vertical) exactly.
-
-        Args:
-            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
-            mlvl_cls_preds (list[Tensor]): Category logits per level.
-            direction (str): The flip of the input (see ``FLIP_DIMS``).
-
-        Returns:
-            tuple: ``(mlvl_mask_outs, mlvl_cls_preds)`` as for the input
-            before the flip.
-        """
-        dims = FLIP_DIMS[direction]
-        mask_outs = [
-            self.flip_mask_outs(outs, level, direction)
-            for level, outs in enumerate(mlvl_mask_outs)
-        ]
-        return mask_outs, [flip(p, dims) for p in mlvl_cls_preds]
-
-    def forward_flip_tta(self, mlvl_feats: Sequence[Sequence[Tensor]],
-                         directions: Sequence[str]) -> tuple:
-        """Head outputs averaged over an input and its flipped copies.
-
-        Args:
-            mlvl_feats (Sequence[Sequence[Tensor]]): Neck outputs of the
-                input, then of the input flipped in each of ``directions``.
-            directions (Sequence[str]): The flips, one per extra view.
-
-        Returns:
-            tuple: ``(mlvl_mask_outs, mlvl_cls_preds)``, the mean logits of
-            all the views, for :meth:`predict_by_feat`.
-        """
-        if len(mlvl_feats) != len(directions) + 1:
-            raise ValueError(f'{len(mlvl_feats)} views of the features for '
-                             f'{len(directions)} flips')
-        with self.full_mask_outputs():
-            views = [self(mlvl_feats[0])]
-            for feats, direction in zip(mlvl_feats[1:], directions):
-                views.append(self.flip_outputs(*self(feats), direction))
-        num = len(views)
-        mask_outs = [
-            tuple(sum(parts) / num for parts in zip(*level_outs))
-            for level_outs in zip(*(v[0] for v in views))
-        ]
-        cls_preds = [sum(parts) / num for parts in zip(*(v[1] for v in views))]
-        return mask_outs, cls_preds
-
-    def predict_flip_tta(self,
-                         mlvl_feats: Sequence[Sequence[Tensor]],
-                         directions: Sequence[str],
-                         batch_img_metas: List[dict],
-                         rescale: bool = True) -> InstanceList:
-        """Instances from the outputs averaged by :meth:`forward_flip_tta`.
-
-        Args:
-            mlvl_feats (Sequence[Sequence[Tensor]]): Neck outputs of the
-                input, then of the input flipped in each of ``directions``.
-            directions (Sequence[str]): The flips, one per extra view.
-            batch_img_metas (list[dict]): Image meta information.
-            rescale (bool): Return masks at the original image size.
-
-        Returns:
-            list[InstanceData]: As :meth:`predict_by_feat`.
-        """
-        with self.full_mask_outputs():
-            outs = self.forward_flip_tta(mlvl_feats, directions)
-            return self.predict_by_feat(
-                *outs, batch_img_metas=batch_img_metas, rescale=rescale)
-
-    # ------------------------------------------------------------------
     # training
-    def mask_preds_for_loss(self, outs: Tuple[Tensor], level: int,
-                            img_inds: Tensor, cells: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def mask_probs(self, prepared: Tuple[Tensor], level: int, cells: Tensor,
+    def mask_probs(self, prepared: tuple, level: int, cells: Tensor,
                    out_size: Tuple[int, int]) -> Tensor:
         """Soft masks of chosen cells of one image at test time.
 
-        Args:
-            prepared (tuple[Tensor]): The level's entry of
-                :meth:`prepare_predict`.
-            level (int): Level index.
-            cells (Tensor): Level-local cell indices, (K,).
-            out_size (tuple[int]): (h, w) of the first level's masks.
-
-        Returns:
-            Tensor: (K, h, w) probabilities.
+        See :meth:`BaseMaskBranch.mask_probs`.
         """
-        raise NotImplementedError
+        return self.mask_branch.mask_probs(prepared, level, cells, out_size)
 
     def prepare_predict(self, mlvl_mask_outs: List[Tuple[Tensor]],
                         img_ind: int, out_size: Tuple[int,
                                                       int]) -> List[tuple]:
         """Per-image work shared by all the cells of one image at test time.
 
-        Done once per image, not per chunk of cells (in a traced graph every
-        chunk would otherwise copy it).
-
-        Args:
-            mlvl_mask_outs (list[tuple[Tensor]]): Mask outputs per level.
-            img_ind (int): Image index in the batch.
-            out_size (tuple[int]): (h, w) of the first level's masks.
-
-        Returns:
-            list[tuple]: Per level, what :meth:`mask_probs` reads; by
-            default the level's outputs of the image, contiguous.
+        See :meth:`BaseMaskBranch.prepare_predict`.
         """
-        return [
-            tuple(t[img_ind].contiguous() for t in outs)
-            for outs in mlvl_mask_outs
-        ]
-
-    def graph_anchor(self, mlvl_mask_outs: List[Tuple[Tensor]]) -> Tensor:
-        """A zero that depends on every mask-branch output.
-
-        Added to the mask loss so that every trainable parameter is in the
-        graph even when a batch has no positives (needed by DDP).
-        """
-        return sum(t.sum() for outs in mlvl_mask_outs for t in outs) * 0.
-
-    def mask_feat_size(self, outs: Tuple[Tensor]) -> Tuple[int, int]:
-        """(h, w) of a level's mask predictions (after up-sampling)."""
-        h, w = outs[0].shape[-2:]
-        scale = self.mask_upsample // 2
-        return h * scale, w * scale
+        return self.mask_branch.prepare_predict(mlvl_mask_outs, img_ind,
+                                                out_size)
 
     def loss_by_feat(self, mlvl_mask_outs: List[Tuple[Tensor]],
                      mlvl_cls_preds: List[Tensor],
@@ -578,7 +388,9 @@ class BaseSOLOHead(BaseMaskHead):
             tuple(t.float() for t in outs) for outs in mlvl_mask_outs
         ]
         mlvl_cls_preds = [p.float() for p in mlvl_cls_preds]
-        featmap_sizes = [self.mask_feat_size(o) for o in mlvl_mask_outs]
+        featmap_sizes = [
+            self.mask_branch.mask_feat_size(o) for o in mlvl_mask_outs
+        ]
         targets = self.assigner.assign_batch(batch_gt_instances, featmap_sizes)
         device = mlvl_cls_preds[0].device
         mask_losses, num_pos = [], 0
@@ -586,16 +398,16 @@ class BaseSOLOHead(BaseMaskHead):
             cells = level_targets.pos_inds
             if len(cells) == 0:
                 continue
-            preds = self.mask_preds_for_loss(mlvl_mask_outs[level], level,
-                                             level_targets.img_inds.to(device),
-                                             cells.to(device))
+            preds = self.mask_branch.preds_for_loss(
+                mlvl_mask_outs[level], level,
+                level_targets.img_inds.to(device), cells.to(device))
             mask_losses.append(
                 self.loss_mask(
                     preds,
                     level_targets.mask_targets,
                     reduction_override='none'))
             num_pos += len(cells)
-        anchor = self.graph_anchor(mlvl_mask_outs)
+        anchor = self.mask_branch.graph_anchor(mlvl_mask_outs)
         if num_pos > 0:
             loss_mask = torch.cat(mask_losses).sum() / num_pos + anchor
         else:
@@ -695,6 +507,11 @@ class BaseSOLOHead(BaseMaskHead):
             return prepared[0][0].new_zeros((0, *out_size))
         return torch.cat(parts)
 
+    def paper_mask_stride(self) -> float:
+        """Stride of the first level's masks in the reference (the
+        area filter's unit): ``strides[0] / 2``."""
+        return self.strides[0] / 2
+
     def predict_image(self, mlvl_mask_outs: List[Tuple[Tensor]],
                       cls_scores: Tensor, img_ind: int, img_shape: Tuple[int,
                                                                          int],
@@ -712,7 +529,7 @@ class BaseSOLOHead(BaseMaskHead):
         Returns:
             tuple[Tensor]: ``(masks, labels, scores, bboxes)``.
         """
-        feat_size = self.mask_feat_size(mlvl_mask_outs[0])
+        feat_size = self.mask_branch.mask_feat_size(mlvl_mask_outs[0])
         stride0 = self.assigner.mask_strides[0]
         if float(stride0).is_integer():
             stride0 = int(stride0)
@@ -721,8 +538,8 @@ class BaseSOLOHead(BaseMaskHead):
         # the reference's filter (area above the level's stride, in pixels
         # of the first level's masks at the paper's resolution) with the
         # same physical area at the resolution of the masks here
-        factor = self.test_cfg.get('min_area_factor',
-                                   1.) * (self.mask_upsample / 2)**2
+        factor = self.test_cfg.get(
+            'min_area_factor', 1.) * (self.paper_mask_stride() / stride0)**2
         return solo_postprocess(
             cls_scores,
             lambda cells: self.cell_masks(prepared, cells, feat_size),

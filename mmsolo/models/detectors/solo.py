@@ -9,9 +9,8 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmsolo.registry import MODELS
-from ..dense_heads.base_solo_head import FLIP_DIMS
 from ..layers.memory_format import convert_to_channels_last, to_channels_last
-from ..layers.traceable import flip
+from ..test_time_augs import predict_flip_tta
 
 
 @MODELS.register_module()
@@ -78,7 +77,9 @@ class SOLO(SingleStageInstanceSegmentor):
         With ``test_cfg.tta_flips`` (e.g. ``['horizontal']``) the padded
         batch is also run flipped each way, and the head's category and mask
         logits of all the views, flipped back, are averaged before the
-        post-processing (one Matrix NMS over the merged predictions).
+        post-processing (one Matrix NMS over the merged predictions; see
+        :mod:`mmsolo.models.test_time_augs`, whose ``SOLOTTAModel`` does the
+        same as a ``tta_model``).
 
         Args:
             batch_inputs (Tensor): Inputs of shape (N, C, H, W).
@@ -93,11 +94,5 @@ class SOLO(SingleStageInstanceSegmentor):
         if not flips:
             return super().predict(
                 batch_inputs, batch_data_samples, rescale=rescale, **kwargs)
-        feats = [self.extract_feat(batch_inputs)]
-        feats += [
-            self.extract_feat(flip(batch_inputs, FLIP_DIMS[d])) for d in flips
-        ]
-        batch_img_metas = [s.metainfo for s in batch_data_samples]
-        results_list = self.mask_head.predict_flip_tta(
-            feats, flips, batch_img_metas, rescale=rescale)
-        return self.add_pred_to_datasample(batch_data_samples, results_list)
+        return predict_flip_tta(
+            self, batch_inputs, batch_data_samples, flips, rescale=rescale)
