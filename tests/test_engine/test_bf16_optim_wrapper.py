@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from mmsolo.engine import BF16OptimWrapper
 from tests.test_models.equivalence_utils import (make_batch, small_solo_cfg,
                                                  to_mmsolo)
-from tests.test_models.test_equivalence import _loss
+from tests.test_models.test_dense_heads.test_equivalence import _loss
 
 
 def _wrapper(model, **kwargs):

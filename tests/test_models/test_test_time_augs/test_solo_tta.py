@@ -6,7 +6,7 @@ import torch
 from mmsolo.models.dense_heads.base_solo_head import FLIP_DIMS
 from mmsolo.models.test_time_augs import flip_outputs, merge_flip_views
 from mmsolo.registry import MODELS
-from .test_solo_heads import HEADS, build_head, feats, metas
+from ..test_dense_heads.test_solo_heads import HEADS, build_head, feats, metas
 
 DIRECTIONS = list(FLIP_DIMS)
 
@@ -109,8 +109,8 @@ def _detector(kind, **test_cfg):
 
     import mmsolo.models  # noqa: F401
     tiny = osp.join(
-        osp.dirname(osp.dirname(osp.abspath(__file__))), 'data', 'configs',
-        'tiny_solo_shapes.py')
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
+        'configs', 'tiny_solo_shapes.py')
     cfg = Config.fromfile(tiny).model
     cfg.mask_head.type = kind
     cfg.test_cfg.update(test_cfg)
@@ -161,3 +161,54 @@ def test_detector_averages_the_views(kind, monkeypatch):
     with torch.no_grad():
         model.predict(x, samples)
     assert not seen
+
+
+def test_tta_model_equals_the_detectors_flip_tta(tmp_path):
+    from mmdet.structures import DetDataSample
+    from mmengine.runner import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    model = _detector('DecoupledSOLOLightHead')
+    head = model.mask_head
+    for conv in (*head.conv_mask_list_x, *head.conv_mask_list_y):
+        torch.nn.init.normal_(conv.weight, std=0.3)
+        torch.nn.init.constant_(conv.bias, 1.)
+    torch.nn.init.normal_(head.conv_cls.weight, std=0.3)
+    torch.nn.init.constant_(head.conv_cls.bias, 0.)
+    tta = MODELS.build(
+        dict(type='SOLOTTAModel', module=model, tta_flips=['vertical']))
+    assert tta.tta_flips == ('vertical', )
+    data = dict(inputs=[], data_samples=[])
+    g = torch.Generator().manual_seed(1)
+    for meta in metas(2, 64):
+        data['inputs'].append(
+            torch.randint(0, 255, (3, 64, 64), generator=g, dtype=torch.uint8))
+        s = DetDataSample()
+        s.set_metainfo(dict(meta, scale_factor=(1., 1.)))
+        data['data_samples'].append(s)
+    with torch.no_grad():
+        ours = tta.test_step(data)
+        model.mask_head.test_cfg.tta_flips = ('vertical', )
+        ref = model.test_step(data)
+        model.mask_head.test_cfg.tta_flips = ()
+        plain = model.test_step(data)
+    assert sum(len(a.pred_instances) for a in ours) > 10
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a.pred_instances.scores,
+                                   b.pred_instances.scores)
+        assert torch.equal(a.pred_instances.masks, b.pred_instances.masks)
+    assert any(
+        len(a.pred_instances) != len(p.pred_instances)
+        or not torch.equal(a.pred_instances.scores, p.pred_instances.scores)
+        for a, p in zip(ours, plain))
+    # a detector checkpoint loads into the wrapped model (as tools/test.py)
+    path = str(tmp_path / 'model.pth')
+    save_checkpoint(model.state_dict(), path)
+    other = MODELS.build(
+        dict(type='SOLOTTAModel', module=_detector('DecoupledSOLOLightHead')))
+    load_checkpoint(other, path, strict=True)
+    assert other.tta_flips == ('horizontal', )
+    with pytest.raises(ValueError, match='tta_flips'):
+        MODELS.build(dict(type='SOLOTTAModel', module=model, tta_flips=['up']))
+    with pytest.raises(ValueError, match='predict'):
+        tta(torch.zeros(1, 3, 64, 64), [], mode='loss')

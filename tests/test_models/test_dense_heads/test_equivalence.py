@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from .equivalence_utils import build_pair, make_batch
+from ..equivalence_utils import build_pair, make_batch
 
 KINDS = ['vanilla', 'decoupled', 'light']
 

@@ -9,9 +9,10 @@ from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 
 from mmsolo.models.layers.memory_format import convert_to_channels_last
-from .equivalence_utils import make_batch, small_solo_cfg, to_mmsolo
-from .test_equivalence import (_loss, _predict, assert_same_losses,
-                               assert_same_predictions)
+from ..equivalence_utils import make_batch, small_solo_cfg, to_mmsolo
+from ..test_dense_heads.test_equivalence import (_loss, _predict,
+                                                 assert_same_losses,
+                                                 assert_same_predictions)
 
 
 def _build(kind, channels_last, state_dict=None, **head_kw):

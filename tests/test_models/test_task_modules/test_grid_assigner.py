@@ -218,3 +218,24 @@ def test_assign_batch_equals_per_image(soft):
         assigner.assign_batch(
             [_random_gt(rng, 2),
              _random_gt(rng, 2, size=32)], sizes)
+
+
+def test_head_builds_its_assigner_from_train_cfg():
+    from ..test_dense_heads.test_solo_heads import build_head
+    head = build_head('SOLOHead')
+    # today's values by default, from the head's arguments
+    assert type(head.assigner) is SOLOGridAssigner
+    assert head.assigner.num_grids == head.num_grids
+    assert head.assigner.scale_ranges == head.scale_ranges
+    assert head.assigner.pos_scale == 0.2
+    assert head.assigner.mask_strides == [s / 2 for s in head.strides]
+    # train_cfg.assigner overrides them, through TASK_UTILS
+    head = build_head(
+        'SOLOHead',
+        train_cfg=dict(assigner=dict(pos_scale=0.5, soft_mask_targets=True)))
+    assert head.assigner.pos_scale == 0.5
+    assert head.assigner.target_dtype == torch.float32
+    assert head.assigner.num_grids == head.num_grids
+    with pytest.raises(KeyError, match='NoSuchAssigner'):
+        build_head(
+            'SOLOHead', train_cfg=dict(assigner=dict(type='NoSuchAssigner')))

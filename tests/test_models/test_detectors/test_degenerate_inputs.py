@@ -15,7 +15,8 @@ from mmengine.runner import Runner
 
 import mmsolo  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 TINY_CFG = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_solo_shapes.py')
 
 
