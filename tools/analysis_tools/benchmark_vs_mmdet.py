@@ -78,55 +78,23 @@ CASES = (
     [f'postproc-{m}' for m in ('vanilla', 'decoupled')])
 IMPLS = ('mmsolo', 'mmdet')
 
-#: mmsolo-only options and the value at which they equal mmdet's behaviour;
-#: the ``*_ANY`` ones change only how (or, for ``iou_thr``, nothing with
-#: Matrix NMS), not what, is computed and are dropped whatever their value.
-MMSOLO_ONLY_HEAD = dict(
-    num_coord_convs=1, cls_align='interp', level_indices=None)
-MMSOLO_ONLY_HEAD_ANY = ('lazy_mask_conv', 'with_cp')
-MMSOLO_ONLY_TEST = dict(nms_type='matrix')
-MMSOLO_ONLY_TEST_ANY = ('iou_thr', )
-
 ALL_BIAS = 40.0  # sigmoid(40 + z) == 1 in float32: every pair passes
 NONE_BIAS = -40.0
 
 
 # ---------------------------------------------------------------------------
 # configs
-def _strip_scope(obj):
-    """Drop ``mmdet.`` from every ``type`` of a (nested) config."""
-    if isinstance(obj, dict):
-        out = {k: _strip_scope(v) for k, v in obj.items()}
-        if isinstance(out.get('type'), str) and \
-                out['type'].startswith('mmdet.'):
-            out['type'] = out['type'][len('mmdet.'):]
-        return out
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_strip_scope(v) for v in obj)
-    return obj
-
-
 def to_mmdet_cfg(model_cfg: dict) -> dict:
-    """The mmdet 3.x equivalent of an mmsolo SOLO model config.
+    """The mmdet 3.x equivalent of an mmsolo SOLO model config (the
+    package's :func:`~mmsolo.models.dense_heads.mmdet_compat.
+    to_mmdet_model_cfg`: mmsolo-only options read from the heads).
 
     Raises:
         ValueError: If the config uses an mmsolo-only option at a value
             mmdet cannot reproduce (e.g. ``nms_type='mask'``).
     """
-    cfg = _strip_scope(copy.deepcopy(model_cfg))
-    cfg.pop('channels_last', None)  # a memory format, same results
-    for part, only, free in (('mask_head', MMSOLO_ONLY_HEAD,
-                              MMSOLO_ONLY_HEAD_ANY),
-                             ('test_cfg', MMSOLO_ONLY_TEST,
-                              MMSOLO_ONLY_TEST_ANY)):
-        sub = cfg.get(part) or {}
-        for key, default in only.items():
-            if key in sub and sub.pop(key) != default:
-                raise ValueError(f'{part}.{key} has no mmdet equivalent '
-                                 f'unless it is {default!r}')
-        for key in free:
-            sub.pop(key, None)
-    return cfg
+    from mmsolo.models.dense_heads.mmdet_compat import to_mmdet_model_cfg
+    return to_mmdet_model_cfg(model_cfg)
 
 
 def model_cfgs(name: str,

@@ -18,18 +18,22 @@ Example::
 """
 import argparse
 import contextlib
+import copy
 import io
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmcv import rescale_size
 from mmengine.config import DictAction
+from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from mmsolo.models.layers.traceable import resize_stack
+from mmsolo.models.task_modules import rescale_masks
+from mmsolo.registry import MODELS
 from mmsolo.utils.tool_config import load_tool_config
 
 METRICS = ('AP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
@@ -60,33 +64,32 @@ def input_scale(cfg, height: int, width: int) -> float:
     return 1.
 
 
-def best_mask(mask: np.ndarray, scale: float, head, soft: bool,
+def best_mask(mask: np.ndarray, scale: float, assigner, soft: bool,
               mask_thr: float):
-    """The best mask the head's resolution allows, and its IoU."""
+    """The best mask the head's resolution allows, and its IoU.
+
+    The mask goes through the model's own code: the assigner's levels and
+    mask strides, its target rescaling (:func:`rescale_masks`), and the
+    post-processing's bilinear up-sampling (:func:`resize_stack`).
+    """
     h, w = mask.shape
-    gt = torch.from_numpy(mask).float()[None, None]
+    gt = torch.from_numpy(mask).float()[None]
     size = (int(h * scale + 0.5), int(w * scale + 0.5))
-    net = (F.interpolate(gt, size=size, mode='bilinear') >= 0.5).float()
-    ys, xs = torch.nonzero(net[0, 0], as_tuple=True)
+    net = resize_stack(gt, size=size) >= 0.5
+    ys, xs = torch.nonzero(net[0], as_tuple=True)
     if len(ys) == 0:
         return None
     side = float(((ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1))**.5)
     best = None
-    for level, (lower, upper) in enumerate(head['scale_ranges']):
+    for (lower, upper), stride in zip(assigner.scale_ranges,
+                                      assigner.mask_strides):
         if not lower <= side <= upper:
             continue
-        stride = head['strides'][level] / head.get('mask_upsample', 2)
-        small = (int(size[0] / stride + 0.5), int(size[1] / stride + 0.5))
-        if soft:
-            low = F.interpolate(net, size=small, mode='area')
-        else:
-            low = (F.interpolate(net, size=small, mode='bilinear') >=
-                   0.5).float()
-        back = F.interpolate(
-            low,
-            size=(int(small[0] * stride), int(small[1] * stride)),
-            mode='bilinear')
-        back = F.interpolate(back, size=(h, w), mode='bilinear')[0, 0]
+        low = rescale_masks(net, stride, soft).float()
+        small = low.shape[-2:]
+        back = resize_stack(
+            low, size=(int(small[0] * stride), int(small[1] * stride)))
+        back = resize_stack(back, size=(h, w))[0]
         pred = (back > mask_thr).numpy()
         iou = (pred & mask.astype(bool)).sum() / max(
             (pred | mask.astype(bool)).sum(), 1)
@@ -95,8 +98,17 @@ def best_mask(mask: np.ndarray, scale: float, head, soft: bool,
     return best
 
 
+def build_assigner(cfg, soft: bool):
+    """The grid assigner of the config's head (built by the head)."""
+    head_cfg = copy.deepcopy(cfg.model.mask_head)
+    head_cfg.soft_mask_targets = soft
+    head_cfg.train_cfg = cfg.model.get('train_cfg')
+    init_default_scope(cfg.get('default_scope', 'mmsolo'))
+    return MODELS.build(head_cfg).assigner
+
+
 def bound(coco: COCO, cfg, soft: bool) -> dict:
-    head = cfg.model.mask_head
+    assigner = build_assigner(cfg, soft)
     mask_thr = cfg.model.get('test_cfg', {}).get('mask_thr', 0.5)
     results, ious = [], []
     img_ids = coco.getImgIds()
@@ -106,7 +118,11 @@ def bound(coco: COCO, cfg, soft: bool) -> dict:
         scale = input_scale(cfg, info['height'], info['width'])
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=img_id)):
             best = best_mask(
-                coco.annToMask(ann), scale, head, soft=soft, mask_thr=mask_thr)
+                coco.annToMask(ann),
+                scale,
+                assigner,
+                soft=soft,
+                mask_thr=mask_thr)
             if best is None:
                 continue
             rle = mask_utils.encode(np.asfortranarray(best[0], np.uint8))

@@ -129,8 +129,15 @@ class BaseSOLOHead(BaseMaskHead):
             :mod:`mmsolo.models.test_time_augs`); empty by default.
         init_cfg (dict or list[dict], optional): Initialisation config.
     """
-    #: coordinate channels appended to each branch of the mask tower
-    coord_channels = 'xy'
+    #: the name of the same head in mmdet 3.x (see ``mmdet_compat``)
+    mmdet_type: Optional[str] = None
+    #: mmsolo-only arguments that change how, not what, is computed
+    result_neutral_args: Tuple[str, ...] = ('with_cp', )
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if 'mmdet_type' not in vars(cls):
+            cls.mmdet_type = cls.__name__
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ class SOLOHead(TowerSOLOHead):
         init_cfg (dict or list[dict]): Initialisation config.
         **kwargs: See :class:`BaseSOLOHead`.
     """
+    result_neutral_args = ('with_cp', 'lazy_mask_conv')
 
     def __init__(self,
                  *args,
