@@ -163,3 +163,31 @@ def test_quickstart_script_end_to_end_with_cfg_options(tmp_path):
     assert len(list((work_dir / 'predictions' / 'vis').glob('*.png'))) == 2
     assert (work_dir / 'curves.png').is_file()
     assert (work_dir / 'quickstart_summary.json').is_file()
+
+
+def test_quickstart_script_fits_its_budget(tmp_path):
+    """--budget-min: a calibration run, then the epochs that fit."""
+    import json
+    import time
+
+    from tests.test_tools.test_train_test import run_tool
+    work_dir = tmp_path / 'work'
+    start = time.time()
+    proc = run_tool([
+        str(ROOT / 'tools' / 'misc' / 'quickstart.py'), '--work-dir',
+        str(work_dir), '--data-root',
+        str(tmp_path / 'shapes'), '--num-train', '8', '--num-val', '4',
+        '--num-vis', '1', '--budget-min', '0.6', '--cfg-options',
+        'train_dataloader.batch_size=4', 'model.neck.out_channels=16',
+        'model.mask_head.in_channels=16', 'model.mask_head.feat_channels=16'
+    ], str(tmp_path))
+    took = time.time() - start
+    assert 'epochs fit in the 0.6 min budget' in proc.stdout
+    summary = json.loads((work_dir / 'quickstart_summary.json').read_text())
+    assert summary['budget_seconds'] == 36
+    assert summary['epochs'] >= 1 and summary['precision'] in ('bfloat16',
+                                                               'float32')
+    assert (work_dir / f'epoch_{summary["epochs"]}.pth').is_file()
+    assert '[quickstart] CPU: ' in proc.stdout and 'trained in' in proc.stdout
+    # the job ends near its budget (the machine may be busy: generously)
+    assert took < 36 * 2.5, took

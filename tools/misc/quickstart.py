@@ -5,17 +5,21 @@ Run by ``bash tools/quickstart.sh`` (the README's first command) after the
 environment is set up. On a fresh machine it
 
 1. generates the "shapes" demo set under ``data/shapes`` (unless present);
-2. trains the quick-start SOLO through ``tools/train.py``;
+2. trains the quick-start SOLO through ``tools/train.py``, for as many
+   epochs as fit in ``--budget-min`` minutes on this machine (default 15;
+   a short calibration run times it first), or for ``--epochs N``;
 3. evaluates mask AP and box AP on the val split through ``tools/test.py``
    (mmdet's ``CocoMetric``);
 4. draws the predictions on a few val images with ``demo/image_demo.py``
    and plots the loss / AP curves;
 
-and ends by printing the AP and where the files are.
+and ends by printing the AP, the CPU, the precision it trained in and the
+time it took, and where the files are.
 """
 import argparse
 import glob
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -38,13 +42,67 @@ def parse_args():
         '--num-val', type=int, default=100, help='generated val images')
     parser.add_argument(
         '--num-vis', type=int, default=8, help='val images to draw')
+    schedule = parser.add_mutually_exclusive_group()
+    schedule.add_argument(
+        '--budget-min',
+        type=float,
+        default=15.0,
+        help='wall-clock minutes for the whole job after set-up (data, '
+        'training, evaluation, pictures): the epochs are chosen to fit on '
+        'this machine (default: 15)')
+    schedule.add_argument(
+        '--epochs',
+        type=int,
+        help='train this many epochs instead (no time budget)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         default=[],
         help='passed to train.py; the test and the pictures use the config '
-        'as trained (with these options)')
+        'as trained (with these options); train_cfg.max_epochs=N here also '
+        'fixes the schedule')
     return parser.parse_args()
+
+
+#: training iterations and val images of the calibration run
+CALIB_ITERS, CALIB_VAL = 30, 16
+
+
+def calibrate(args, work_dir: str, data_opts: list):
+    """Time a few training iterations and a small validation.
+
+    Returns:
+        tuple: ``(Calibration, config)``: the timings and the config with
+        the command line's options.
+    """
+    from mmengine.config import Config, DictAction
+
+    from mmsolo.utils.time_budget import read_calibration
+    cfg = Config.fromfile(osp.join(ROOT, args.config))
+    if args.cfg_options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(
+            parser.parse_args(['--options'] + args.cfg_options).options)
+    batch = cfg.train_dataloader.batch_size
+    images = min(CALIB_ITERS * batch, args.num_train)
+    val_images = min(CALIB_VAL, args.num_val)
+    calib_dir = osp.join(work_dir, 'calibration')
+    start = time.time()
+    run([
+        sys.executable, 'tools/train.py', args.config, '--work-dir', calib_dir,
+        '--cfg-options'
+    ] + data_opts + args.cfg_options + [
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        f'train_dataloader.dataset.indices={images}',
+        f'val_dataloader.dataset.indices={val_images}',
+        'default_hooks.logger.interval=10', 'log_processor.window_size=10'
+    ])
+    calib = read_calibration(
+        latest_json(osp.join(calib_dir, '*', 'vis_data', 'scalars.json')),
+        time.time() - start, math.ceil(images / batch), val_images,
+        cfg.val_dataloader.batch_size)
+    return calib, cfg
 
 
 def run(cmd):
@@ -94,6 +152,23 @@ def plot_curves(train_rows, out_file):
     plt.close(fig)
 
 
+def budget_config(config: str, cfg, work_dir: str, hook: dict) -> str:
+    """A child config of ``config`` with ``hook`` added to its custom hooks.
+
+    Returns:
+        str: Its path (in ``work_dir``).
+    """
+    hooks = [
+        h.to_dict() if hasattr(h, 'to_dict') else dict(h)
+        for h in cfg.get('custom_hooks', [])
+    ] + [hook]
+    path = osp.join(work_dir, 'budget_' + osp.basename(config))
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{osp.join(ROOT, config)!r}]\n'
+                f'custom_hooks = {hooks!r}\n')
+    return path
+
+
 def main():
     args = parse_args()
     start = time.time()
@@ -116,18 +191,52 @@ def main():
         f'test_evaluator.ann_file={data_root}/val.json',
     ]
 
-    # 2. train
+    # 2. train: the schedule given, or as long as the budget allows
+    from mmsolo.utils.time_budget import (after_training_s, describe_cpu,
+                                          plan_epochs, precision_used)
+    fixed = any(
+        o.startswith('train_cfg.max_epochs=') for o in args.cfg_options)
+    schedule, config = [], args.config
+    budget = None if args.epochs or fixed else args.budget_min * 60
+    if args.epochs:
+        schedule = [f'train_cfg.max_epochs={args.epochs}']
+    elif budget is not None:
+        calib, cfg = calibrate(args, work_dir, data_opts)
+        batch = cfg.train_dataloader.batch_size
+        margin = 0.05
+        epochs = plan_epochs(budget,
+                             time.time() - start, calib,
+                             math.ceil(args.num_train / batch), args.num_val,
+                             args.num_vis, margin)
+        print(
+            f'[quickstart] calibration: {calib.iter_s:.3f} s per training '
+            f'iteration, {calib.val_image_s:.3f} s per val image, '
+            f'{calib.overhead_s:.0f} s per tool start; {epochs} epochs fit '
+            f'in the {args.budget_min:g} min budget',
+            flush=True)
+        schedule = [
+            f'train_cfg.max_epochs={epochs}',
+            f'train_cfg.val_interval={max(1, math.ceil(epochs / 2))}',
+            f'default_hooks.checkpoint.interval={epochs}'
+        ]
+        # should this machine turn out slower than calibrated, training is
+        # shortened (and its schedule with it) to end in time
+        config = budget_config(
+            args.config, cfg, work_dir,
+            dict(
+                type='TimeBudgetHook',
+                deadline=start + budget * (1 - margin),
+                reserve_s=after_training_s(calib, args.num_val, args.num_vis)))
     train_start = time.time()
     run([
-        py, 'tools/train.py', args.config, '--work-dir', work_dir,
-        '--cfg-options'
-    ] + data_opts + args.cfg_options)
+        py, 'tools/train.py', config, '--work-dir', work_dir, '--cfg-options'
+    ] + data_opts + args.cfg_options + schedule)
     train_time = time.time() - train_start
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     # The config as trained, --cfg-options applied (the runner dumps it into
     # the work dir): the test and the pictures must build the same model.
-    trained_config = osp.join(work_dir, osp.basename(args.config))
+    trained_config = osp.join(work_dir, osp.basename(config))
     if not osp.isfile(trained_config):
         raise SystemExit(f'[quickstart] {trained_config} is missing: '
                          'tools/train.py did not finish writing the work dir')
@@ -168,7 +277,14 @@ def main():
               'score threshold: AP is 0 (train longer)')
     segm = metrics.get('coco/segm_mAP', 0.)
     bbox = metrics.get('coco/bbox_mAP', 0.)
+    from mmengine.config import Config
+    trained = Config.fromfile(trained_config)
+    precision = precision_used(trained.optim_wrapper.get('type', ''))
     summary = dict(
+        cpu=describe_cpu(),
+        precision=precision,
+        epochs=trained.train_cfg.max_epochs,
+        budget_seconds=budget,
         mask_AP=segm,
         box_AP=bbox,
         mask_AP50=metrics.get('coco/segm_mAP_50'),
@@ -182,8 +298,13 @@ def main():
     print('\n' + '=' * 70)
     print(f'[quickstart] mask AP {segm:.3f} | box AP {bbox:.3f} on '
           f'{len(val["images"])} val images')
-    print(f'[quickstart] training {train_time / 60:.1f} min, total '
-          f'{total / 60:.1f} min (set-up excluded)')
+    within = '' if budget is None else (
+        f' of a {budget / 60:g} min budget' +
+        ('' if total <= budget else ' (OVER BUDGET)'))
+    print(f'[quickstart] training {train_time / 60:.1f} min '
+          f'({trained.train_cfg.max_epochs} epochs), total '
+          f'{total / 60:.1f} min{within} (set-up excluded)')
+    print(f'[quickstart] CPU: {describe_cpu()}; trained in {precision}')
     print(f'[quickstart] checkpoint:  {checkpoint}')
     print(f'[quickstart] pictures:    {osp.join(vis_dir, "vis")}/*.png')
     print(f'[quickstart] predictions: {osp.join(vis_dir, "preds")}/*.json')

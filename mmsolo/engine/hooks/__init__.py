@@ -4,8 +4,10 @@ from .checkpoint_mismatch_hook import (CheckpointMismatchError,
                                        CheckpointMismatchHook)
 from .data_check_hook import DataCheckHook
 from .non_finite_check_hook import NonFiniteCheckHook, NonFiniteTrainingError
+from .time_budget_hook import TimeBudgetHook
 
 __all__ = [
     'CheckpointHook', 'CheckpointMismatchError', 'CheckpointMismatchHook',
-    'DataCheckHook', 'NonFiniteCheckHook', 'NonFiniteTrainingError'
+    'DataCheckHook', 'NonFiniteCheckHook', 'NonFiniteTrainingError',
+    'TimeBudgetHook'
 ]

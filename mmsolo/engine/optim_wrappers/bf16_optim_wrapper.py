@@ -2,8 +2,7 @@
 """Mixed precision with ``bfloat16`` autocast, on CPUs as well as GPUs."""
 import logging
 from contextlib import contextmanager
-from functools import lru_cache
-from typing import FrozenSet, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -11,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmsolo.registry import OPTIM_WRAPPERS
+from mmsolo.utils.cpu_info import cpu_flags as _cpu_flags
 
 
 def native_bf16(device_type: str) -> bool:
@@ -19,19 +19,6 @@ def native_bf16(device_type: str) -> bool:
     if device_type == 'cuda':
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return cpu_supports_bf16()
-
-
-@lru_cache(maxsize=1)
-def _cpu_flags() -> Optional[FrozenSet[str]]:
-    """The x86 CPU flags from ``/proc/cpuinfo``; None where unavailable."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('flags'):
-                    return frozenset(line.split(':', 1)[1].split())
-    except OSError:
-        pass
-    return None
 
 
 def cpu_supports_bf16() -> bool:

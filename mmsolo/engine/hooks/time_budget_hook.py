@@ -1,0 +1,79 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Ending training before a deadline, with a schedule that ends with it."""
+import logging
+import math
+import time
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from mmsolo.registry import HOOKS
+
+
+@HOOKS.register_module()
+class TimeBudgetHook(Hook):
+    """Shorten an epoch-based training run so that it ends by a deadline.
+
+    After every epoch it extrapolates the epochs' mean duration (validation
+    included): when the remaining epochs would end after ``deadline -
+    reserve_s``, ``max_epochs`` is lowered to the epochs that fit, and the
+    parameter schedulers that run to the end of training (the cosine decay
+    of the quick-start configs) are re-targeted to the new end, so that the
+    learning rate still decays to its minimum. It never lengthens training.
+    The quick start (``tools/quickstart.sh --budget-min``) plans the epochs
+    from a calibration run and adds this hook for when the machine turns out
+    slower than calibrated (other work on it, thermal limits).
+
+    Args:
+        deadline (float): Unix time by which training must have ended.
+        reserve_s (float): Seconds to keep before the deadline (for the
+            test and whatever follows training).
+    """
+    priority = 'NORMAL'  # before the checkpoint hook sees max_epochs
+
+    def __init__(self, deadline: float, reserve_s: float = 0.) -> None:
+        self.deadline = float(deadline)
+        self.reserve_s = float(reserve_s)
+        self._start: Optional[float] = None
+        self._start_epoch = 0
+
+    def before_train(self, runner) -> None:
+        self._start = time.time()
+        self._start_epoch = runner.epoch
+
+    def after_train_epoch(self, runner) -> None:
+        loop = runner.train_loop
+        finished = runner.epoch + 1  # the loop counts it after this hook
+        per_epoch = (time.time() - self._start) / (
+            finished - self._start_epoch)
+        left = self.deadline - self.reserve_s - time.time()
+        fit = finished + max(0, math.floor(left / per_epoch))
+        if fit >= loop.max_epochs:
+            return
+        self.shorten(runner, fit)
+        print_log(
+            f'TimeBudgetHook: epochs take {per_epoch:.1f} s here; training '
+            f'ends after epoch {fit} instead of {loop.max_epochs} to finish '
+            'within the time budget',
+            logger='current',
+            level=logging.WARNING)
+
+    @staticmethod
+    def shorten(runner, max_epochs: int) -> None:
+        """Set the loop's and the schedulers' end to ``max_epochs``."""
+        loop = runner.train_loop
+        iters_per_epoch = len(loop.dataloader)
+        old_epochs = loop.max_epochs
+        loop._max_epochs = max_epochs
+        loop._max_iters = max_epochs * iters_per_epoch
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        for scheduler in schedulers:
+            scale = 1 if scheduler.by_epoch else iters_per_epoch
+            if scheduler.end < old_epochs * scale:
+                continue  # ends before training does (a warm-up)
+            scheduler.end = max_epochs * scale
+            if hasattr(scheduler, 'T_max'):
+                scheduler.T_max = scheduler.end - scheduler.begin

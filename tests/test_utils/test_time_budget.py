@@ -1,0 +1,51 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Planning the quick start's epochs from a calibration run."""
+import json
+
+import pytest
+
+from mmsolo.utils.time_budget import (Calibration, after_training_s,
+                                      describe_cpu, plan_epochs,
+                                      precision_used, read_calibration)
+
+
+def test_read_calibration(tmp_path):
+    rows = [
+        dict(loss=3.0, time=0.9, step=10),  # first window: slow
+        dict(loss=2.0, time=0.5, step=20),
+        dict(loss=1.0, time=0.4, step=30),
+        {
+            'coco/segm_mAP': 0.1,
+            'time': 2.0,
+            'step': 1
+        }  # val, batch of 8
+    ]
+    path = tmp_path / 'scalars.json'
+    path.write_text('\n'.join(json.dumps(r) for r in rows))
+    calib = read_calibration(str(path), 40.0, 30, 16, 8)
+    assert calib.iter_s == 0.4
+    assert calib.val_image_s == pytest.approx(2.0 * 2 / 16)
+    assert calib.overhead_s == pytest.approx(40 - 30 * 0.4 - 4.0)
+
+
+def test_plan_epochs_fills_the_budget():
+    calib = Calibration(iter_s=0.5, val_image_s=0.1, overhead_s=10.)
+    # 250 iterations: 125 s an epoch; after training: 2 x 10 s val, 2 starts,
+    # 8 pictures
+    assert after_training_s(calib, 100, 8) == pytest.approx(40.8)
+    epochs = plan_epochs(900, 60, calib, 250, 100, 8, margin=0.05)
+    fixed = 10 + 10 + 40.8
+    assert epochs == int((900 * 0.95 - 60 - fixed) // 125) == 5
+    # a faster machine trains longer, a bound caps it, never below one
+    fast = Calibration(0.15, 0.1, 10.)  # 37.5 s an epoch
+    assert plan_epochs(900, 60, fast, 250, 100, 8) == \
+        int((900 * 0.95 - 60 - fixed) // 37.5) == 19
+    assert plan_epochs(900, 60, calib, 250, 100, 8, max_epochs=3) == 3
+    assert plan_epochs(60, 60, calib, 250, 100, 8) == 1
+
+
+def test_describe_cpu_and_precision():
+    text = describe_cpu()
+    assert '(' in text and text.endswith(')')
+    assert precision_used('OptimWrapper') == 'float32'
+    assert precision_used('BF16OptimWrapper') in ('bfloat16', 'float32')
