@@ -16,13 +16,15 @@ HEAD_TYPES = {
     'decoupled': 'DecoupledSOLOHead',
     'light': 'DecoupledSOLOLightHead',
 }
+#: with SOLOv2 (not in HEAD_TYPES: the ONNX export tests take those)
+ALL_HEAD_TYPES = dict(HEAD_TYPES, solov2='SOLOv2Head')
 
 
 def small_solo_cfg(kind='vanilla', num_classes=4, channels=32, **head_kw):
     """A small SOLO config without a scope prefix on mmsolo-style names."""
-    decoupled = kind != 'vanilla'
+    decoupled = kind in ('decoupled', 'light')
     head = dict(
-        type=HEAD_TYPES[kind],
+        type=ALL_HEAD_TYPES[kind],
         num_classes=num_classes,
         in_channels=channels,
         stacked_convs=2,
@@ -44,9 +46,19 @@ def small_solo_cfg(kind='vanilla', num_classes=4, channels=32, **head_kw):
             alpha=0.25,
             loss_weight=1.0),
         norm_cfg=dict(type='GN', num_groups=8, requires_grad=True))
+    if kind == 'solov2':
+        head.update(
+            feat_channels=2 * channels,
+            mask_feature_head=dict(
+                feat_channels=channels // 2,
+                start_level=0,
+                end_level=3,
+                out_channels=channels,
+                mask_stride=4,
+                norm_cfg=dict(type='GN', num_groups=4, requires_grad=True)))
     head.update(head_kw)
     return dict(
-        type='SOLO',
+        type='SOLOv2' if kind == 'solov2' else 'SOLO',
         data_preprocessor=dict(
             type='DetDataPreprocessor',
             mean=[123.675, 116.28, 103.53],
@@ -87,6 +99,8 @@ def to_mmdet(cfg):
                 'mask_upsample', 'soft_mask_targets'):
         cfg['mask_head'].pop(key, None)
         cfg['test_cfg'].pop(key, None)
+    if cfg['mask_head']['type'] == 'SOLOv2Head':
+        cfg['mask_head']['type'] = 'SOLOV2Head'
     return cfg
 
 
@@ -113,7 +127,7 @@ def build_pair(kind='vanilla', seed=0, cls_bias=None, **head_kw):
     if cls_bias is not None:
         # Spread the outputs so that masks and scores vary between cells.
         for name, param in ref.mask_head.named_parameters():
-            if name.startswith(('conv_mask_list', 'conv_cls')):
+            if name.startswith(('conv_mask_list', 'conv_cls', 'conv_kernel')):
                 if name.endswith('weight'):
                     torch.nn.init.normal_(param, std=0.3)
                 else:

@@ -400,7 +400,7 @@ class BaseSOLOHead(BaseMaskHead):
         ]
         targets = self.assigner.assign_batch(batch_gt_instances, featmap_sizes)
         device = mlvl_cls_preds[0].device
-        mask_losses, num_pos = [], 0
+        mask_losses = []
         for level, level_targets in enumerate(targets):
             cells = level_targets.pos_inds
             if len(cells) == 0:
@@ -413,9 +413,12 @@ class BaseSOLOHead(BaseMaskHead):
                     preds,
                     level_targets.mask_targets,
                     reduction_override='none'))
-            num_pos += len(cells)
+        # positive cells (a cell may have several targets, see the
+        # assigner's all_instances)
+        num_pos = int(
+            sum((t.labels != self.num_classes).sum() for t in targets))
         anchor = self.mask_branch.graph_anchor(mlvl_mask_outs)
-        if num_pos > 0:
+        if mask_losses:
             loss_mask = torch.cat(mask_losses).sum() / num_pos + anchor
         else:
             loss_mask = anchor

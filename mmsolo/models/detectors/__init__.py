@@ -1,4 +1,4 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
-from .solo import SOLO
+from .solo import SOLO, SOLOv2
 
-__all__ = ['SOLO']
+__all__ = ['SOLO', 'SOLOv2']

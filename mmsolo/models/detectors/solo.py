@@ -96,3 +96,11 @@ class SOLO(SingleStageInstanceSegmentor):
                 batch_inputs, batch_data_samples, rescale=rescale, **kwargs)
         return predict_flip_tta(
             self, batch_inputs, batch_data_samples, flips, rescale=rescale)
+
+
+@MODELS.register_module()
+class SOLOv2(SOLO):
+    """`SOLOv2: Dynamic and Fast Instance Segmentation
+    <https://arxiv.org/abs/2003.10152>`_: :class:`SOLO` with a
+    :class:`~mmsolo.models.dense_heads.SOLOv2Head` (mmdet's name, so that
+    configs switch by their prefix)."""

@@ -12,7 +12,7 @@ the later instance wins, as in the reference implementations.
 Everything is vectorised on the device of the ground truth.
 """
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
@@ -51,7 +51,8 @@ class BatchTargets:
             ``num_classes`` marks background.
         img_inds (Tensor): Image of each positive cell, shape (P,).
         pos_inds (Tensor): Row-major cell indices ``i * S + j`` of the
-            positive cells, shape (P,); ordered by image, then by cell.
+            positive cells, shape (P,); ordered by image, then by cell
+            (a cell repeats once per instance with ``all_instances``).
         mask_targets (Tensor): Mask targets of the positive cells at the
             level's mask resolution, shape (P, h, w): binary (uint8), or
             float32 area fractions with ``soft_mask_targets``.
@@ -145,6 +146,14 @@ class SOLOGridAssigner:
             binary masks (the reference implementations).
         mask_upsample (int): Mask predictions of a level have stride
             ``stride / mask_upsample`` (2 in SOLO).
+        mask_strides (Sequence[float], optional): The mask predictions'
+            stride of each level, instead of ``stride / mask_upsample``
+            (SOLOv2: the unified mask features' stride on every level).
+        all_instances (bool): A cell in the centre regions of several
+            instances of its level gets one mask target per instance (in
+            image order), as in the authors' SOLOv2 and mmdet's
+            ``SOLOV2Head``; its label is still the last instance's. False
+            (SOLO): the last instance's mask only.
     """
 
     def __init__(self,
@@ -154,7 +163,9 @@ class SOLOGridAssigner:
                  num_grids: Sequence[int],
                  pos_scale: float = 0.2,
                  soft_mask_targets: bool = False,
-                 mask_upsample: int = 2) -> None:
+                 mask_upsample: int = 2,
+                 mask_strides: Optional[Sequence[float]] = None,
+                 all_instances: bool = False) -> None:
         if not len(scale_ranges) == len(strides) == len(num_grids):
             raise ValueError(
                 'scale_ranges, strides and num_grids must have one entry per '
@@ -166,7 +177,13 @@ class SOLOGridAssigner:
         self.num_grids = list(num_grids)
         self.pos_scale = pos_scale
         self.soft_mask_targets = soft_mask_targets
-        self.mask_strides = [s / mask_upsample for s in self.strides]
+        if mask_strides is None:
+            mask_strides = [s / mask_upsample for s in self.strides]
+        if len(mask_strides) != len(self.strides):
+            raise ValueError('mask_strides must have one entry per level, '
+                             f'got {list(mask_strides)}')
+        self.mask_strides = list(mask_strides)
+        self.all_instances = all_instances
         self.target_dtype = torch.float32 if soft_mask_targets \
             else torch.uint8
 
@@ -320,8 +337,17 @@ class SOLOGridAssigner:
             owner -= 1
             pos = owner >= 0
             labels.view(num_imgs, -1)[pos] = labels_all[hit][owner[pos]]
-            img_inds, pos_inds = pos.nonzero(as_tuple=True)
-            pos_gts = hit[owner[img_inds, pos_inds]]
+            if self.all_instances:
+                inst, cells = cover.flatten(1).nonzero(as_tuple=True)
+                img_inds = img_of[hit][inst]
+                # by image, then by cell, instances in order (stable)
+                order = torch.sort(
+                    img_inds * num_grid * num_grid + cells, stable=True)[1]
+                img_inds, pos_inds = img_inds[order], cells[order]
+                pos_gts = hit[inst[order]]
+            else:
+                img_inds, pos_inds = pos.nonzero(as_tuple=True)
+                pos_gts = hit[owner[img_inds, pos_inds]]
 
             if mask_stride not in rescaled:
                 rescaled[mask_stride] = rescale_masks(masks, mask_stride,

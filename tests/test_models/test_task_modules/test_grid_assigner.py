@@ -239,3 +239,28 @@ def test_head_builds_its_assigner_from_train_cfg():
     with pytest.raises(KeyError, match='NoSuchAssigner'):
         build_head(
             'SOLOHead', train_cfg=dict(assigner=dict(type='NoSuchAssigner')))
+
+
+def test_all_instances_keeps_every_covering_instance():
+    # two instances of one level whose centre regions share cells
+    masks = np.zeros((2, 64, 64), np.uint8)
+    masks[0, 10:40, 10:40] = 1
+    masks[1, 12:42, 12:42] = 1
+    gt = _gt(masks, [0, 1])
+    last = _assigner(pos_scale=1.).assign(gt, [(16, 16)])
+    every = _assigner(pos_scale=1., all_instances=True).assign(gt, [(16, 16)])
+    for a, b in zip(last, every):
+        assert torch.equal(a.labels, b.labels)  # labels: the last instance
+        assert set(b.pos_inds.tolist()) == set(a.pos_inds.tolist())
+    level = next(i for i, t in enumerate(last) if len(t.pos_inds))
+    a, b = last[level], every[level]
+    assert len(b.pos_inds) > len(a.pos_inds)  # shared cells: one per inst.
+    assert (b.pos_inds[1:] >= b.pos_inds[:-1]).all()
+    shared = [c for c in b.pos_inds.unique() if (b.pos_inds == c).sum() == 2]
+    for cell in shared:
+        rows = (b.pos_inds == cell).nonzero().flatten()
+        # instance 0's target, then instance 1's (the last, as in `last`)
+        assert not torch.equal(b.mask_targets[rows[0]],
+                               b.mask_targets[rows[1]])
+        own = (a.pos_inds == cell).nonzero().flatten()[0]
+        assert torch.equal(b.mask_targets[rows[1]], a.mask_targets[own])

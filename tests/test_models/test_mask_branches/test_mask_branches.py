@@ -6,7 +6,7 @@ import torch
 from mmsolo.models.mask_branches import (BaseMaskBranch, DecoupledMaskBranch,
                                          DynamicMaskBranch, LightMaskBranch,
                                          VanillaMaskBranch)
-from .test_dense_heads.test_solo_heads import HEADS, build_head, feats
+from ..test_dense_heads.test_solo_heads import HEADS, build_head, feats
 
 BRANCHES = dict(
     SOLOHead=VanillaMaskBranch,
