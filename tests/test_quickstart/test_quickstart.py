@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = [
     'solo_r18_fpn_shapes.py', 'decoupled-solo_r18_fpn_shapes.py',
-    'decoupled-solo-light_r18_fpn_shapes.py'
+    'decoupled-solo-light_r18_fpn_shapes.py', 'solov2_r18_fpn_shapes.py'
 ]
 
 

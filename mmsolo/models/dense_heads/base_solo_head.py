@@ -342,9 +342,8 @@ class BaseSOLOHead(BaseMaskHead):
             tuple of mask outputs of the head's mask branch and the category
             logits of shape (N, num_classes, S, S).
         """
-        neck_feats = self.select_feats(x)
-        feats = self.rescale_levels(neck_feats)
-        mlvl_mask_outs = self.mask_branch(feats, neck_feats)
+        feats = self.resize_feats(x)
+        mlvl_mask_outs = self.mask_branch(feats, x)
         mlvl_cls_preds = [
             self.forward_cls_level(feat, level)
             for level, feat in enumerate(feats)

@@ -110,8 +110,8 @@ class BaseMaskBranch(nn.Module, metaclass=ABCMeta):
         Args:
             feats (list[Tensor]): The head's features of each level (at
                 the re-scaled strides).
-            neck_feats (Sequence[Tensor]): The neck outputs the head uses,
-                as they are.
+            neck_feats (Sequence[Tensor]): The neck outputs as they are
+                (all of them, whatever ``level_indices`` chooses).
 
         Returns:
             list[tuple[Tensor]]: Per level, a tuple of tensors whose first

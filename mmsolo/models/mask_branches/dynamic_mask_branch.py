@@ -38,7 +38,9 @@ class DynamicMaskBranch(BaseMaskBranch):
         norm_cfg (dict): Normalisation of the kernel tower.
         mask_feature_head (dict): Config of mmdet's ``MaskFeatModule``
             (``feat_channels``, ``start_level``, ``end_level``,
-            ``out_channels``, ``mask_stride``, ``norm_cfg``).
+            ``out_channels``, ``mask_stride``, ``norm_cfg``), which reads
+            the neck outputs ``start_level`` to ``end_level`` (each
+            ``2 ** i`` times coarser than the first).
         dynamic_conv_size (int): Kernel size k of the dynamic conv.
         mask_upsample (int): See :class:`BaseMaskBranch`.
         conv_cfg (callable, optional): Conv config of the ``i``-th conv of

@@ -1,0 +1,8 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+# SOLOv2-Light, ResNet-18-FPN, 3x. mmdet model zoo (val): 29.7 mask AP.
+_base_ = './solov2-light_r50_fpn_ms-3x_coco.py'
+
+model = dict(
+    backbone=dict(
+        depth=18, init_cfg=dict(checkpoint='torchvision://resnet18')),
+    neck=dict(in_channels=[64, 128, 256, 512]))
