@@ -46,7 +46,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -103,6 +103,15 @@ def machine_info(device: str, threads: int) -> Dict[str, str]:
         'mmsolo': mmsolo.__version__,
     })
     return info
+
+
+def print_and_save(text: str, out_file: Optional[str] = None) -> None:
+    """Print a report and, with ``out_file``, write it there too."""
+    print(text)
+    if out_file:
+        os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
+        with open(out_file, 'w') as f:
+            f.write(text + '\n')
 
 
 def info_markdown(info: Dict[str, str]) -> str:
@@ -502,11 +511,7 @@ def main(argv=None):
         'incl. mask pasting at the original size; pipeline excluded)',
         info_markdown(info)
     ])
-    print(text)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    print_and_save(text, args.out)
     return stats
 
 

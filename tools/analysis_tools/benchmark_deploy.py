@@ -334,11 +334,7 @@ def main(argv=None) -> list:
         onnxruntime=onnxruntime.__version__,
         openvino=openvino.__version__.split('-')[0])
     text = '\n'.join(lines) + '\n\n' + bench.info_markdown(info)
-    print(text)
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    bench.print_and_save(text, args.out)
     return rows
 
 

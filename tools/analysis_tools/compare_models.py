@@ -33,7 +33,6 @@ Example::
 """
 import argparse
 import copy
-import os
 import os.path as osp
 import statistics
 import sys
@@ -296,11 +295,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         bench.info_markdown(
             bench.machine_info(args.device, torch.get_num_threads()))
     ])
-    print(text)
-    if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    bench.print_and_save(text, args.out)
     return rows
 
 
