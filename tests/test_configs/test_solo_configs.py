@@ -383,6 +383,15 @@ def test_runtime_types_resolve(config_file):
         AspectRatioBatchSampler
 
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+        if 'contour' in osp.basename(config_file):
+            # instance contours: box AP and the boundary F-score
+            from mmsolo.evaluation import BoundaryFScoreMetric
+            coco = METRICS.build(dict(evaluator[0], ann_file=None))
+            boundary = METRICS.build(evaluator[1])
+            assert isinstance(coco, CocoMetric)
+            assert set(coco.metrics) == {'bbox'}
+            assert isinstance(boundary, BoundaryFScoreMetric)
+            continue
         metric = METRICS.build(dict(evaluator, ann_file=None))
         assert isinstance(metric, CocoMetric)
         assert set(metric.metrics) == {'segm', 'bbox'}
