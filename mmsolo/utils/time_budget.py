@@ -24,8 +24,7 @@ class Calibration:
         iter_s (float): One training iteration, steady state.
         val_image_s (float): Validation, per image.
         overhead_s (float): What a run of a tool costs besides its
-            iterations: process start, imports, data and model set-up, the
-            first (slow) iterations.
+            iterations: process start, imports, data and model set-up.
     """
     iter_s: float
     val_image_s: float
@@ -54,9 +53,15 @@ def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
         raise ValueError(f'{scalars_json} has no timed training iteration')
     # the last logged window: past the first, slow iterations
     iter_s = float(train[-1]['time'])
+    # every logged window's iterations, the slow first ones included: the
+    # rest of the wall time is the tool's start-up
+    steps = [0] + [int(r.get('step', i + 1)) for i, r in enumerate(train)]
+    train_s = sum(
+        float(r['time']) * (b - a) for r, a, b in zip(train, steps, steps[1:]))
+    train_s += (num_iters - steps[-1]) * iter_s  # after the last window
     val_s = float(val[-1]['time']) * math.ceil(val_images / val_batch) \
         if val else 0.
-    overhead = max(0., wall_s - num_iters * iter_s - val_s)
+    overhead = max(0., wall_s - train_s - val_s)
     return Calibration(iter_s, val_s / max(val_images, 1), overhead)
 
 
