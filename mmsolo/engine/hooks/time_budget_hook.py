@@ -49,13 +49,14 @@ class TimeBudgetHook(Hook):
             finished - self._start_epoch)
         left = self.deadline - self.reserve_s - time.time()
         fit = finished + max(0, math.floor(left / per_epoch))
-        if fit >= loop.max_epochs:
+        planned = loop.max_epochs
+        if fit >= planned:
             return
         self.shorten(runner, fit)
         print_log(
             f'TimeBudgetHook: epochs take {per_epoch:.1f} s here; training '
-            f'ends after epoch {fit} instead of {loop.max_epochs} to finish '
-            'within the time budget',
+            f'ends after epoch {fit} instead of {planned} to finish within '
+            'the time budget',
             logger='current',
             level=logging.WARNING)
 
