@@ -201,7 +201,8 @@ def spread_output_convs(model: torch.nn.Module,
     weights and zero bias (mask logits of std ~ ``mask_gain``), the category
     conv ``N(0, 1 / fan_in)`` weights (logits spread by ~1 around its bias;
     the bias is left alone). Parameter names are those of mmdet's and
-    mmsolo's heads (``conv_mask_list*``, ``conv_cls``).
+    mmsolo's heads (``conv_mask_list*``, SOLOv2's ``conv_kernel``,
+    ``conv_cls``).
 
     Args:
         model (nn.Module): A SOLO detector.
@@ -216,6 +217,12 @@ def spread_output_convs(model: torch.nn.Module,
                 continue
             if name.startswith('conv_mask_list'):
                 gain = mask_gain
+            elif name == 'conv_kernel':
+                # SOLOv2: a mask logit sums E kernel x feature products
+                # (normalised features): E ** -0.5 keeps it ~ mask_gain
+                mask_channels = module.out_channels / (
+                    getattr(head, 'dynamic_conv_size', 1)**2)
+                gain = mask_gain / mask_channels**0.5
             elif name == 'conv_cls':
                 gain = 1.0
             else:

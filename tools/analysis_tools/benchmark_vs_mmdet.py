@@ -13,14 +13,17 @@ interpreter), under an address-space cap on CPU so that a blow-up reports
 
 Cases (``--cases`` takes names or shell patterns, e.g. ``'predict-*'``):
 
-- ``predict-{vanilla,decoupled,light,solo512}``: ``model.test_step`` on
+- ``predict-{vanilla,decoupled,light,solo512,solov2,solov2light}``:
+  ``model.test_step`` on
   one image (data pre-processing + forward + post-processing + mask
   pasting at the image size), median of ``--repeats`` after ``--warmup``;
   peak memory; predictions of both compared.
-- ``train-{vanilla,decoupled,light}``: ``model.train_step`` with SGD, batch
+- ``train-{vanilla,decoupled,light,solov2}``: ``model.train_step`` with SGD,
+  batch
   1, the same image with ``--num-gts`` random instances; time, peak memory
   and the first step's losses of both.
-- ``postproc-{vanilla,decoupled}``: ``mask_head.predict_by_feat`` on the
+- ``postproc-{vanilla,decoupled,solov2}``: ``mask_head.predict_by_feat`` on
+  the
   same head outputs while the category bias is set so that about
   ``--candidates`` (cell, class) pairs pass ``score_thr`` after point NMS
   (``all``: every pair); time and the memory it adds.
@@ -35,6 +38,7 @@ Smoke test (tiny ResNet-18 model and images)::
     python tools/analysis_tools/benchmark_vs_mmdet.py --quick
 """
 import argparse
+import contextlib
 import copy
 import fnmatch
 import gc
@@ -65,17 +69,23 @@ MODELS = {
     'light':
     ('configs/solo/decoupled-solo-light_r50_fpn_3x_coco.py', (512, 852)),
     'solo512': ('configs/solo/solo-512_r50_fpn_6x_coco.py', (512, 852)),
+    'solov2': ('configs/solov2/solov2_r50_fpn_1x_coco.py', (800, 1333)),
+    'solov2light':
+    ('configs/solov2/solov2-light_r50_fpn_ms-3x_coco.py', (448, 768)),
 }
 QUICK_SIZES = {
     'vanilla': (128, 224),
     'decoupled': (128, 224),
     'light': (96, 160),
     'solo512': (96, 160),
+    'solov2': (128, 224),
+    'solov2light': (96, 160),
 }
-CASES = (
-    [f'predict-{m}' for m in ('vanilla', 'decoupled', 'light', 'solo512')] +
-    [f'train-{m}' for m in ('vanilla', 'decoupled', 'light')] +
-    [f'postproc-{m}' for m in ('vanilla', 'decoupled')])
+CASES = ([
+    f'predict-{m}' for m in ('vanilla', 'decoupled', 'light', 'solo512',
+                             'solov2', 'solov2light')
+] + [f'train-{m}' for m in ('vanilla', 'decoupled', 'light', 'solov2')] +
+         [f'postproc-{m}' for m in ('vanilla', 'decoupled', 'solov2')])
 IMPLS = ('mmsolo', 'mmdet')
 
 ALL_BIAS = 40.0  # sigmoid(40 + z) == 1 in float32: every pair passes
@@ -329,6 +339,19 @@ def _build(impl: str, cfg: dict, weights: Optional[str] = None):
     return model
 
 
+@contextlib.contextmanager
+def cls_logits(model):
+    """Collect the category logits of every level while inside (a hook on
+    ``conv_cls``, which mmdet's and mmsolo's SOLO heads all have)."""
+    logits = []
+    hook = model.mask_head.conv_cls.register_forward_hook(
+        lambda module, args, output: logits.append(output.detach()))
+    try:
+        yield logits
+    finally:
+        hook.remove()
+
+
 def _set_cls_bias(model, bias: float) -> None:
     import torch
     with torch.no_grad():
@@ -364,10 +387,9 @@ def _prepare(task: dict) -> dict:
     data = make_data(task['size'], task['seed'], task['num_gts'],
                      task['num_classes'])
     model.train()
-    with torch.no_grad():
+    with torch.no_grad(), cls_logits(model) as logits:
         data = model.data_preprocessor(data, False)
-        outs = model.mask_head(model.extract_feat(data['inputs']))
-    logits = list(outs[-1])
+        model.mask_head(model.extract_feat(data['inputs']))
     thr = task['score_thr']
     biases = {str(t): bias_for(logits, t, thr) for t in task['targets']}
     counts = {t: count_candidates(logits, b, thr) for t, b in biases.items()}
@@ -385,27 +407,20 @@ def _measure(task: dict) -> dict:
                      task['num_classes'])
     thr = task['score_thr']
     result = dict(bias=task['bias'])
-    activated = task['impl'] == 'mmdet'  # mmdet's test forward: scores
-
-    def counter(module, args, output):
-        if 'candidates' not in result and not module.training:
-            result['candidates'] = count_candidates(
-                output[-1], thr=thr, activated=activated)
-
     peak = PeakMemory(device)
     state = {}
     if mode == 'predict':
         model.eval()
-        hook = model.mask_head.register_forward_hook(counter)
 
         def call(i):
             batch = copy.deepcopy(data)
             state.pop('out', None)
-            with torch.no_grad():  # as mmengine's test loop
+            with torch.no_grad(), cls_logits(model) as logits:
                 state['out'] = model.test_step(batch)
+            if 'candidates' not in result:
+                result['candidates'] = count_candidates(logits, thr=thr)
 
         times = _timed_calls(call, task, peak, result)
-        hook.remove()
         result.update(
             _save_predictions(task['pred_path'],
                               state['out'][0].pred_instances))
@@ -428,21 +443,24 @@ def _measure(task: dict) -> dict:
         times = _timed_calls(call, task, peak, result)
     else:  # postproc: the same head outputs every time
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), cls_logits(model) as logits:
             t0 = time.perf_counter()
             batch = model.data_preprocessor(copy.deepcopy(data), False)
             outs = model.mask_head(model.extract_feat(batch['inputs']))
             bench.synchronize(device)
             result['forward_time'] = time.perf_counter() - t0
-            result['candidates'] = count_candidates(
-                outs[-1], thr=thr, activated=activated)
+        result['candidates'] = count_candidates(logits, thr=thr)
         metas = [s.metainfo for s in batch['data_samples']]
 
         def call(i):
             state.pop('results', None)  # free the previous output first
             with torch.no_grad():
+                # fresh lists: mmdet's SOLOv2 replaces the category
+                # scores in the list it is given by permuted ones
                 state['results'] = model.mask_head.predict_by_feat(
-                    *outs, batch_img_metas=metas, rescale=True)
+                    *[list(o) if isinstance(o, list) else o for o in outs],
+                    batch_img_metas=metas,
+                    rescale=True)
 
         times = _timed_calls(call, task, peak, result)
         result.update(
