@@ -34,7 +34,7 @@ def test_docs_build_clean(tmp_path):
     for page in ('index', 'overview', 'get_started', 'quickstart',
                  'config_guide', 'train_test', 'inference', 'custom_dataset',
                  'useful_tools', 'deployment', 'benchmark', 'faq', 'changelog',
-                 'api'):
+                 'api', 'how_solo_works'):
         assert (html / f'{page}.html').is_file(), page
     # the paper's numbers, the config keys and the API are there
     assert '37.8' in (html / 'overview.html').read_text()
@@ -44,6 +44,9 @@ def test_docs_build_clean(tmp_path):
         assert key in guide, key
     assert 'mmsolo.models.dense_heads.SOLOHead' in (html /
                                                     'api.html').read_text()
+    # the pictures of the tools travel with the page
+    for name in ('activations_level2', 'activations_level3', 'contours'):
+        assert (html / '_images' / f'how_solo_works_{name}.png').is_file()
 
 
 def test_broken_link_fails_the_build(tmp_path):
