@@ -152,6 +152,13 @@ def plot_curves(train_rows, out_file):
     plt.close(fig)
 
 
+def checkpoint_epoch(checkpoint: str) -> int:
+    """The epoch a checkpoint was saved at (its ``meta``)."""
+    from mmengine.runner import CheckpointLoader  # mmsolo's safe loading
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    return int(ckpt['meta']['epoch'])
+
+
 def budget_config(config: str, cfg, work_dir: str, hook: dict) -> str:
     """A child config of ``config`` with ``hook`` added to its custom hooks.
 
@@ -279,11 +286,13 @@ def main():
     bbox = metrics.get('coco/bbox_mAP', 0.)
     from mmengine.config import Config
     trained = Config.fromfile(trained_config)
+    # the epochs trained (TimeBudgetHook may have ended training early)
+    epochs = checkpoint_epoch(checkpoint)
     precision = precision_used(trained.optim_wrapper.get('type', ''))
     summary = dict(
         cpu=describe_cpu(),
         precision=precision,
-        epochs=trained.train_cfg.max_epochs,
+        epochs=epochs,
         budget_seconds=budget,
         mask_AP=segm,
         box_AP=bbox,
@@ -302,7 +311,7 @@ def main():
         f' of a {budget / 60:g} min budget' +
         ('' if total <= budget else ' (OVER BUDGET)'))
     print(f'[quickstart] training {train_time / 60:.1f} min '
-          f'({trained.train_cfg.max_epochs} epochs), total '
+          f'({epochs} epochs), total '
           f'{total / 60:.1f} min{within} (set-up excluded)')
     print(f'[quickstart] CPU: {describe_cpu()}; trained in {precision}')
     print(f'[quickstart] checkpoint:  {checkpoint}')
