@@ -1,0 +1,195 @@
+# Copyright (c) mmsolo contributors. All rights reserved.
+"""Fit SOLO's scale ranges, grids and input scale to a config's train set.
+
+Reads the config's training set, measures its instances after the config's
+resize (scale = sqrt of the box area, which SOLO's level assignment uses;
+instances per image; how often two centres fall into one grid cell) and
+proposes ``scale_ranges``, ``num_grids`` and the input scale
+(:mod:`mmsolo.utils.grid_fit`). Prints the old and new assignment side by
+side, draws the scale distribution over both sets of ranges
+(``--plot``, PNG) and, with ``--out``, writes a child config with them.
+
+Example::
+
+    python tools/analysis_tools/fit_solo_grid.py \\
+        configs/quickstart/decoupled-solo-light_r18_fpn_shapes.py \\
+        --out configs/quickstart/my_data.py --plot work_dirs/grid_fit.png
+"""
+import argparse
+import copy
+import math
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+
+try:
+    import mmsolo  # noqa: F401
+except ModuleNotFoundError as e:  # not installed: use this checkout
+    if e.name != 'mmsolo':
+        raise
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    import mmsolo  # noqa: F401
+
+from mmengine.config import DictAction
+
+from mmsolo.utils import grid_fit
+from mmsolo.utils.tool_config import load_tool_config
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--out', help='write a child config here')
+    parser.add_argument(
+        '--plot',
+        help='draw the scale distribution here (PNG; default: beside --out)')
+    parser.add_argument(
+        '--max-collisions',
+        type=float,
+        default=0.02,
+        help='largest fraction of a level\'s instances sharing their centre '
+        'cell with another instance (default 0.02)')
+    parser.add_argument(
+        '--no-rescale',
+        action='store_true',
+        help='keep the input scale (fit ranges and grids only)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='overrides')
+    return parser.parse_args(argv)
+
+
+def find_resize(pipeline) -> dict:
+    """The pipeline's Resize step."""
+    for step in pipeline:
+        if str(step['type']).split('.')[-1] == 'Resize':
+            return step
+    raise SystemExit('the pipeline has no Resize step to fit the scale of')
+
+
+def rescaled_pipeline(pipeline, factor: float, divisor: int = 32) -> list:
+    """A copy of ``pipeline`` whose Resize scale is ``factor`` larger."""
+    pipeline = copy.deepcopy([dict(step) for step in pipeline])
+    resize = find_resize(pipeline)
+    resize['scale'] = tuple(
+        math.ceil(s * factor / divisor) * divisor for s in resize['scale'])
+    return pipeline
+
+
+def report(stats, ranges, grids, strides) -> list:
+    """Rows: level, stride, range, share of instances, grid, collisions."""
+    rows, total = [], max(len(stats['scales']), 1)
+    levels = grid_fit.level_members(stats['scales'], ranges)
+    for k, members in enumerate(levels):
+        rate = grid_fit.collision_rate(stats, members, grids[k])
+        rows.append((k, strides[k], f'{ranges[k][0]}-{ranges[k][1]}',
+                     f'{100 * len(members) / total:.0f} %', grids[k],
+                     f'{100 * rate:.1f} %'))
+    return rows
+
+
+def draw(stats, old, new, out_file: str) -> None:
+    """Histogram of instance scales with the old and new level ranges."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    scales = stats['scales']
+    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    bins = np.geomspace(max(scales.min(), 1), scales.max() + 1, 40) \
+        if len(scales) else 10
+    for ax, (name, (ranges, scale_stats)) in zip(axes, (('config', old),
+                                                        ('proposal', new))):
+        ax.hist(scale_stats, bins=bins, color='0.5')
+        for k, (lo, hi) in enumerate(ranges):
+            ax.axvspan(
+                max(lo, 1), hi, alpha=0.12, color=f'C{k}', label=f'level {k}')
+        ax.set_xscale('log')
+        ax.set_ylabel('instances')
+        ax.set_title(f'{name}: scale ranges over sqrt(box area) after resize')
+        ax.legend(fontsize=7, loc='upper right')
+    axes[-1].set_xlabel('instance scale (pixels)')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    fig.savefig(out_file, dpi=90)
+    plt.close(fig)
+
+
+def child_config(base: str, ranges, grids, pipelines: dict) -> str:
+    """The text of a child config of ``base`` with the proposal."""
+    lines = [
+        '# Written by tools/analysis_tools/fit_solo_grid.py: scale ranges,',
+        '# grids and input scale fitted to the training set.',
+        f'_base_ = {osp.abspath(base)!r}', '',
+        f'model = dict(mask_head=dict(scale_ranges={ranges!r}, '
+        f'num_grids={grids!r}))'
+    ]
+    for loader, pipeline in pipelines.items():
+        lines.append(f'{loader} = dict(dataset=dict(pipeline={pipeline!r}))')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    cfg = load_tool_config(args.config, args.cfg_options)
+    from mmsolo.registry import DATASETS
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    resize = find_resize(cfg.train_dataloader.dataset.pipeline)
+    stats = grid_fit.instance_stats(infos, resize['scale'],
+                                    resize.get('keep_ratio', False))
+    head = cfg.model.mask_head
+    strides = list(head.strides)
+    old_ranges = [tuple(r) for r in head.scale_ranges]
+    old_grids = list(head.num_grids)
+
+    factor = 1. if args.no_rescale else grid_fit.propose_input_factor(
+        stats['scales'])
+    new_stats = dict(
+        stats, scales=stats['scales'] * factor, sizes=stats['sizes'] * factor)
+    ranges = grid_fit.propose_scale_ranges(new_stats['scales'], len(strides))
+    side = float(new_stats['sizes'].max()) if len(new_stats['sizes']) else 0
+    max_grids = [max(4, int(side // s)) for s in strides]
+    grids = grid_fit.propose_num_grids(new_stats, ranges, max_grids,
+                                       args.max_collisions)
+
+    counts = stats['counts']
+    print(
+        f'{len(infos)} images, {len(stats["scales"])} instances '
+        f'({counts.mean():.1f} per image, at most {counts.max()}); scale '
+        f'after the config\'s resize: median {np.median(stats["scales"]):.1f}'
+        f' px, 10-90 % {np.percentile(stats["scales"], 10):.1f}-'
+        f'{np.percentile(stats["scales"], 90):.1f} px')
+    header = '| level | stride | range | instances | grid | collisions |'
+    for name, rows in (('config', report(stats, old_ranges, old_grids,
+                                         strides)),
+                       (f'proposal (input x{factor:.2f})',
+                        report(new_stats, ranges, grids, strides))):
+        print(f'\n{name}\n{header}\n|---|---|---|---|---|---|')
+        for row in rows:
+            print('| ' + ' | '.join(map(str, row)) + ' |')
+
+    plot = args.plot or (osp.splitext(args.out)[0] +
+                         '.png' if args.out else None)
+    if plot:
+        draw(stats, (old_ranges, stats['scales']),
+             (ranges, new_stats['scales']), plot)
+        print(f'\nscale distribution: {plot}')
+    pipelines = {}
+    if factor != 1.:
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            pipelines[loader] = rescaled_pipeline(cfg[loader].dataset.pipeline,
+                                                  factor)
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            f.write(child_config(args.config, ranges, grids, pipelines))
+        print(f'child config: {args.out}')
+    return dict(
+        factor=factor, scale_ranges=ranges, num_grids=grids, stats=stats)
+
+
+if __name__ == '__main__':
+    main()
