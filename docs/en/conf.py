@@ -54,6 +54,8 @@ INCLUDED_PAGES = {
     'docs/user_guides/custom_dataset.md': 'custom_dataset',
     'docs/benchmark.md': 'benchmark',
     'docs/faq.md': 'faq',
+    'docs/deployment.md': 'deployment',
+    'configs/solov2/README.md': 'solov2',
 }
 LINK = re.compile(r'(?<!!)\[([^\]]*)\]\(([^)\s]+)\)')
 
