@@ -25,7 +25,7 @@ def _build(kind, channels_last, state_dict=None, **head_kw):
     model.init_weights()
     if state_dict is None:
         for name, param in model.mask_head.named_parameters():
-            if name.startswith(('conv_mask_list', 'conv_cls')):
+            if name.startswith(('conv_mask_list', 'conv_cls', 'conv_kernel')):
                 if name.endswith('weight'):
                     nn.init.normal_(param, std=0.3)
                 else:
@@ -39,6 +39,7 @@ def _build(kind, channels_last, state_dict=None, **head_kw):
     ('vanilla', {}),
     ('decoupled', {}),
     ('light', dict(dcn_cfg=dict(type='DCNv2'))),
+    ('solov2', {}),
 ])
 def test_channels_last_matches_contiguous(kind, head_kw):
     plain = _build(kind, False, **head_kw)
