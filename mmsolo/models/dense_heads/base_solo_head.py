@@ -28,7 +28,6 @@ from torch import Tensor
 from mmsolo.registry import MODELS, TASK_UTILS
 from ..layers import GRID_ALIGN_MODES, align_to_grid
 from ..layers.postprocess import solo_postprocess
-from ..layers.traceable import tracing
 from ..mask_branches import FLIP_DIMS  # noqa: F401 (re-exported)
 from ..mask_branches import BaseMaskBranch, build_tower
 from ..test_time_augs.solo_tta import check_flips
@@ -504,17 +503,12 @@ class BaseSOLOHead(BaseMaskHead):
         Returns:
             Tensor: (K, h, w) probabilities.
         """
-        parts, start = [], 0
-        for level, num_grid in enumerate(self.num_grids):
+        level_cells, start = [], 0
+        for num_grid in self.num_grids:
             end = start + num_grid * num_grid
-            local = cells[(cells >= start) & (cells < end)] - start
+            level_cells.append(cells[(cells >= start) & (cells < end)] - start)
             start = end
-            if tracing() or local.numel():
-                parts.append(
-                    self.mask_probs(prepared[level], level, local, out_size))
-        if not parts:
-            return prepared[0][0].new_zeros((0, *out_size))
-        return torch.cat(parts)
+        return self.mask_branch.cell_probs(prepared, level_cells, out_size)
 
     def paper_mask_stride(self) -> float:
         """Stride of the first level's masks in the reference (the

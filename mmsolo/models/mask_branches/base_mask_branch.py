@@ -24,12 +24,13 @@ from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.utils import ConfigType, OptConfigType
 from torch import Tensor
 
-from ..layers.traceable import resize_stack
+from ..layers.traceable import resize_stack, tracing
 
 #: the image axes that each flip of test-time augmentation reverses
 FLIP_DIMS = dict(horizontal=(-1, ), vertical=(-2, ), diagonal=(-2, -1))
@@ -184,6 +185,28 @@ class BaseMaskBranch(nn.Module, metaclass=ABCMeta):
         return [
             tuple(t[img_ind].contiguous() for t in outs) for outs in mlvl_outs
         ]
+
+    def cell_probs(self, prepared: List[tuple], level_cells: List[Tensor],
+                   out_size: Tuple[int, int]) -> Tensor:
+        """Soft masks of chosen cells of every level of one image.
+
+        Args:
+            prepared (list[tuple]): What :meth:`prepare_predict` gave.
+            level_cells (list[Tensor]): Per level, level-local cell indices.
+            out_size (tuple[int]): (h, w) of the first level's masks.
+
+        Returns:
+            Tensor: (K, h, w) probabilities, the levels' cells in order; by
+            default :meth:`mask_probs` level by level.
+        """
+        parts = [
+            self.mask_probs(prepared[level], level, cells, out_size)
+            for level, cells in enumerate(level_cells)
+            if tracing() or cells.numel()
+        ]
+        if not parts:
+            return prepared[0][0].new_zeros((0, *out_size))
+        return torch.cat(parts)
 
     def merge_views(self,
                     views: List[List[Tuple[Tensor]]]) -> List[Tuple[Tensor]]:

@@ -18,7 +18,7 @@ from mmdet.utils import ConfigType, OptConfigType
 from torch import Tensor
 
 from ..layers import concat_coords
-from ..layers.traceable import flip
+from ..layers.traceable import flip, tracing
 from .base_mask_branch import (FLIP_DIMS, BaseMaskBranch, build_tower,
                                empty_masks)
 
@@ -115,9 +115,14 @@ class DynamicMaskBranch(BaseMaskBranch):
         Returns:
             Tensor: (K, h', w') logits, up-sampled by ``mask_upsample / 2``.
         """
-        h, w = mask_feats.shape[-2:]
-        if self.dynamic_conv_size == 1:
-            logits = (kernels @ mask_feats.flatten(1)).reshape(-1, h, w)
+        e, h, w = mask_feats.shape
+        if self.dynamic_conv_size == 1 and mask_feats.stride(0) == 1 and \
+                not tracing():
+            # channels-last features: (h * w, E) rows, no copy of them
+            logits = (mask_feats.permute(1, 2, 0).reshape(h * w, e)
+                      @ kernels.t()).t().reshape(-1, h, w)
+        elif self.dynamic_conv_size == 1:
+            logits = (kernels @ mask_feats.reshape(e, h * w)).reshape(-1, h, w)
         else:
             logits = F.conv2d(
                 mask_feats[None],
@@ -143,10 +148,27 @@ class DynamicMaskBranch(BaseMaskBranch):
 
     def prepare_predict(self, mlvl_outs: List[Tuple[Tensor]], img_ind: int,
                         out_size: Tuple[int, int]) -> List[tuple]:
-        """Per level, the image's kernels (S * S, E * k * k) and features."""
-        mask_feats = mlvl_outs[0][1][img_ind].contiguous()
+        """Per level, the image's kernels (S * S, E * k * k) and features
+        (in their memory format: see :meth:`apply_kernels`)."""
+        mask_feats = mlvl_outs[0][1][img_ind]
+        if mask_feats.stride(0) != 1 or tracing():
+            mask_feats = mask_feats.contiguous()
         return [(kernels[img_ind].flatten(1).t(), mask_feats)
                 for kernels, _ in mlvl_outs]
+
+    def cell_probs(self, prepared: List[tuple], level_cells: List[Tensor],
+                   out_size: Tuple[int, int]) -> Tensor:
+        """All levels' kernels applied at once: the levels share the mask
+        features, which are then read once (the product is memory-bound).
+        """
+        if tracing():
+            return super().cell_probs(prepared, level_cells, out_size)
+        kernels = torch.cat([
+            prepared[level][0][cells]
+            for level, cells in enumerate(level_cells)
+        ])
+        return self.to_out_size(
+            self.apply_kernels(kernels, prepared[0][1]).sigmoid(), out_size)
 
     def mask_probs(self, prepared: tuple, level: int, cells: Tensor,
                    out_size: Tuple[int, int]) -> Tensor:
