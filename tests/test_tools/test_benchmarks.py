@@ -211,3 +211,25 @@ def test_write_markdown_without_markers(tmp_path):
     vs.write_markdown(str(path), 'SECOND')  # markers now exist: replaced
     text = path.read_text()
     assert 'SECOND' in text and 'BODY' not in text
+
+
+def test_benchmark_vs_mmdet_solov2_quick(tmp_path):
+    """SOLOv2 rows: the same predictions as mmdet's SOLOV2Head, in the
+    predict and the post-processing cases. (With every pair a candidate,
+    the tiny model's scores tie and the two sort them differently: the
+    bounded memory is tested in test_solov2_head.py.)"""
+    out = tmp_path / 'benchmark.md'
+    _run('benchmark_vs_mmdet.py', [
+        '--quick', '--threads', '1', '--cases', 'predict-solov2',
+        'postproc-solov2', '--candidates', '100', '--out',
+        str(out)
+    ])
+    text = out.read_text()
+    (pred, ) = _table_rows(text, '| model | input | candidates')
+    assert pred['model'] == 'solov2'
+    assert pred['same predictions'].startswith('pass'), pred
+    assert int(pred['candidates'].split(' / ')[0]) > 100
+    (post, ) = _table_rows(text, '| model | target |')
+    assert post['target'] == '100'
+    assert post['same predictions'].startswith('pass'), post
+    assert int(post['candidates'].split(' / ')[0]) >= 90

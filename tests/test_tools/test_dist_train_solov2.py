@@ -2,9 +2,10 @@
 """SOLOv2 trains distributed on CPUs (2 processes, gloo), as SOLO does."""
 import os.path as osp
 
-from .test_dist_train import (DIST_TRAIN, MAX_ITERS, NPROC, REPO_ROOT,
-                              data_options, load_ckpt, needs_cpu_only,
-                              newest_log, run_script)
+from tests.test_tools.test_dist_train import (DIST_TRAIN, MAX_ITERS, NPROC,
+                                              REPO_ROOT, data_options,
+                                              load_ckpt, needs_cpu_only,
+                                              newest_log, run_script)
 
 TINY_SOLOV2_CFG = osp.join(REPO_ROOT, 'tests', 'data', 'configs',
                            'tiny_solov2_shapes.py')
