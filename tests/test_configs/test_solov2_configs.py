@@ -9,7 +9,7 @@ import mmdet
 import pytest
 import yaml
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'solov2')
@@ -28,9 +28,11 @@ def _build(cfg_file, part, mmdet_scope):
     from mmsolo.registry import MODELS
     cfg = Config.fromfile(cfg_file).model
     cfg.backbone.init_cfg = None
-    init_default_scope('mmdet' if mmdet_scope else 'mmsolo')
     registry = MMDET_MODELS if mmdet_scope else MODELS
-    return registry.build(cfg if part is None else cfg[part])
+    # the scope only while building: later tests build in mmsolo's
+    with DefaultScope.overwrite_default_scope(
+            'mmdet' if mmdet_scope else 'mmsolo'):
+        return registry.build(cfg if part is None else cfg[part])
 
 
 def test_every_mmdet_config_has_its_namesake():

@@ -21,15 +21,15 @@ def test_mmsolo_only_args_come_from_the_signatures():
 @pytest.mark.parametrize('kind', ['vanilla', 'light', 'solov2'])
 def test_to_mmdet_model_cfg(kind):
     from mmdet.registry import MODELS as MMDET_MODELS
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     ours = to_mmsolo(small_solo_cfg(kind, with_cp=True))
     ours['test_cfg'].update(nms_type='matrix', iou_thr=0.3)
     ref = to_mmdet_model_cfg(ours)
     assert ref['backbone']['type'] == 'ResNet'
     assert 'with_cp' not in ref['mask_head']  # changes how, not what
     assert 'nms_type' not in ref['test_cfg']
-    init_default_scope('mmdet')
-    head = MMDET_MODELS.build(ref['mask_head'])
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        head = MMDET_MODELS.build(ref['mask_head'])
     assert type(head).__module__.startswith('mmdet')
     for key, value in (('mask_upsample', 4), ('num_coord_convs', 2)):
         bad = to_mmsolo(small_solo_cfg(kind, **{key: value}))
