@@ -100,3 +100,21 @@ def register_config_prefix() -> None:
     """
     from mmengine.config.utils import MODULE2PACKAGE
     MODULE2PACKAGE.setdefault('mmsolo', 'mmsolo')
+    # An editable install (PEP 660) keeps mmsolo's metadata in site-packages
+    # and its code in the checkout, so mmengine's get_installed_path (the
+    # metadata's folder + the name) names a folder that does not exist:
+    # resolve mmsolo through the import system in the two modules that ask.
+    import mmengine.config.config as config_module
+    import mmengine.hub.hub as hub_module
+    for module in (config_module, hub_module):
+        original = module.get_installed_path
+        if getattr(original, 'resolves_mmsolo', False):
+            continue
+
+        def resolve(package: str, _original=original) -> str:
+            if package == 'mmsolo':
+                return package_path('mmsolo')
+            return _original(package)
+
+        resolve.resolves_mmsolo = True
+        module.get_installed_path = resolve
