@@ -1,7 +1,22 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
-"""What this machine's CPU is."""
+"""What this machine's CPU is, and what of it oneDNN may use."""
+import os
 from functools import lru_cache
 from typing import FrozenSet, Optional
+
+# oneDNN's ISA names (``ONEDNN_MAX_CPU_ISA``), lowest first.
+_ONEDNN_ISAS = ('SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2',
+                'AVX512_CORE', 'AVX512_CORE_VNNI', 'AVX512_CORE_BF16',
+                'AVX512_CORE_FP16', 'AVX10_1_512', 'AVX512_CORE_AMX',
+                'AVX10_1_512_AMX', 'AVX512_CORE_AMX_FP16',
+                'AVX10_1_512_AMX_FP16')
+# The lowest oneDNN ISA that uses a CPU flag.
+_FLAG_NEEDS = {
+    'avx2': 'AVX2',
+    'avx512f': 'AVX512_CORE',
+    'avx512_bf16': 'AVX512_CORE_BF16',
+    'amx_bf16': 'AVX512_CORE_AMX',
+}
 
 
 @lru_cache(maxsize=1)
@@ -15,3 +30,32 @@ def cpu_flags() -> Optional[FrozenSet[str]]:
     except OSError:
         pass
     return None
+
+
+def onednn_isa_cap() -> Optional[str]:
+    """The ISA that ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) limits
+    oneDNN to, upper case; None where it is unset or not limiting."""
+    for name in ('ONEDNN_MAX_CPU_ISA', 'DNNL_MAX_CPU_ISA'):
+        cap = os.environ.get(name, '').strip().upper()
+        if cap:
+            return cap if cap in _ONEDNN_ISAS else None
+    return None
+
+
+def usable_cpu_flags() -> Optional[FrozenSet[str]]:
+    """:func:`cpu_flags` less those above ``ONEDNN_MAX_CPU_ISA``: with
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` an AVX-512 machine computes as an AVX2-only
+    one, and bfloat16 is no longer native."""
+    flags = cpu_flags()
+    cap = onednn_isa_cap()
+    if flags is None or cap is None:
+        return flags
+    level = _ONEDNN_ISAS.index(cap)
+    above = {
+        flag
+        for flag, needs in _FLAG_NEEDS.items()
+        if _ONEDNN_ISAS.index(needs) > level
+    }
+    return frozenset(f for f in flags if not any(
+        f == a or (a == 'avx512f' and f.startswith('avx512'))
+        or (a == 'amx_bf16' and f.startswith('amx')) for a in above))

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional
 
-from .cpu_info import cpu_flags
+from .cpu_info import onednn_isa_cap, usable_cpu_flags
 
 
 @dataclass
@@ -111,8 +111,8 @@ def plan_epochs(budget_s: float,
 
 
 def describe_cpu() -> str:
-    """The CPU model and what it computes fast: AMX, AVX512-BF16, AVX-512,
-    AVX2."""
+    """The CPU model and what oneDNN may compute fast on it: AMX,
+    AVX512-BF16, AVX-512, AVX2 (less what ``ONEDNN_MAX_CPU_ISA`` excludes)."""
     model = 'unknown CPU'
     try:
         with open('/proc/cpuinfo') as f:
@@ -122,14 +122,16 @@ def describe_cpu() -> str:
                     break
     except OSError:
         pass
-    flags = cpu_flags() or frozenset()
+    flags = usable_cpu_flags() or frozenset()
     isa = [
         name
         for name, flag in (('AMX', 'amx_bf16'), ('AVX512-BF16', 'avx512_bf16'),
                            ('AVX-512', 'avx512f'), ('AVX2', 'avx2'))
         if flag in flags
     ]
-    return f'{model} ({", ".join(isa) or "no AVX2"})'
+    cap = onednn_isa_cap()
+    limited = f', ONEDNN_MAX_CPU_ISA={cap}' if cap else ''
+    return f'{model} ({", ".join(isa) or "no AVX2"}{limited})'
 
 
 def precision_used(optim_wrapper_type: str) -> str:

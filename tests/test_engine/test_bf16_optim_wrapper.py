@@ -65,16 +65,24 @@ def test_without_native_bf16(monkeypatch, only_if_native):
 
 
 @pytest.mark.parametrize(
-    'flags,native',
+    'flags,cap,native',
     [
-        ({'sse2', 'avx2', 'avx512f', 'avx512bw'}, False),  # emulated bfloat16
-        ({'sse2', 'avx512f', 'avx512_bf16'}, True),
-        ({'sse2', 'amx_bf16'}, True),
+        ({'sse2', 'avx2', 'avx512f', 'avx512bw'}, '', False),  # emulated
+        ({'sse2', 'avx512f', 'avx512_bf16'}, '', True),
+        ({'sse2', 'amx_bf16'}, '', True),
+        # ONEDNN_MAX_CPU_ISA keeps oneDNN below bfloat16's instructions
+        ({'sse2', 'avx2', 'avx512f', 'avx512_bf16'}, 'avx2', False),
+        ({'sse2', 'avx512f', 'avx512_bf16'}, 'AVX512_CORE', False),
+        ({'sse2', 'avx512f', 'avx512_bf16'}, 'AVX512_CORE_BF16', True),
+        ({'sse2', 'avx512_bf16', 'amx_bf16'}, 'AVX512_CORE_VNNI', False),
+        ({'sse2', 'avx512f', 'avx512_bf16'}, 'not-an-isa', True),
     ])
-def test_cpu_bf16_check_reads_x86_flags(monkeypatch, flags, native):
+def test_cpu_bf16_check_reads_x86_flags(monkeypatch, flags, cap, native):
     from mmsolo.engine.optim_wrappers import bf16_optim_wrapper
-    monkeypatch.setattr(bf16_optim_wrapper, '_cpu_flags',
-                        lambda: frozenset(flags))
+    from mmsolo.utils import cpu_info
+    monkeypatch.setattr(cpu_info, 'cpu_flags', lambda: frozenset(flags))
+    monkeypatch.delenv('DNNL_MAX_CPU_ISA', raising=False)
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', cap)
     assert bf16_optim_wrapper.cpu_supports_bf16() is native
     assert bf16_optim_wrapper.native_bf16('cpu') is native
 

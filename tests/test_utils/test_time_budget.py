@@ -50,3 +50,14 @@ def test_describe_cpu_and_precision():
     assert '(' in text and text.endswith(')')
     assert precision_used('OptimWrapper') == 'float32'
     assert precision_used('BF16OptimWrapper') in ('bfloat16', 'float32')
+
+
+def test_describe_cpu_names_the_isa_cap(monkeypatch):
+    from mmsolo.utils import cpu_info
+    monkeypatch.setattr(cpu_info, 'cpu_flags',
+                        lambda: frozenset({'avx2', 'avx512f', 'avx512_bf16'}))
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', '')
+    assert 'AVX512-BF16, AVX-512, AVX2)' in describe_cpu()
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'avx2')
+    assert describe_cpu().endswith('(AVX2, ONEDNN_MAX_CPU_ISA=AVX2)')
+    assert precision_used('BF16OptimWrapper') == 'float32'

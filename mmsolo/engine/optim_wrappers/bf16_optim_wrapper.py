@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mmsolo.registry import OPTIM_WRAPPERS
-from mmsolo.utils.cpu_info import cpu_flags as _cpu_flags
+from mmsolo.utils.cpu_info import usable_cpu_flags
 
 
 def native_bf16(device_type: str) -> bool:
@@ -28,9 +28,10 @@ def cpu_supports_bf16() -> bool:
     is slower than ``float32``; mixed precision only pays off where it is
     native. On x86 Linux this reads the CPU flags (PyTorch's own check,
     ``torch.ops.mkldnn._is_mkldnn_bf16_supported``, also accepts AVX512 CPUs
-    that only emulate ``bfloat16``); elsewhere it asks PyTorch.
+    that only emulate ``bfloat16``), less what ``ONEDNN_MAX_CPU_ISA`` keeps
+    oneDNN from using; elsewhere it asks PyTorch.
     """
-    flags = _cpu_flags()
+    flags = usable_cpu_flags()
     if flags is not None and 'sse2' in flags:  # x86
         return bool(flags & {'avx512_bf16', 'amx_bf16'})
     try:
