@@ -56,6 +56,7 @@ def usable_cpu_flags() -> Optional[FrozenSet[str]]:
         for flag, needs in _FLAG_NEEDS.items()
         if _ONEDNN_ISAS.index(needs) > level
     }
-    return frozenset(f for f in flags if not any(
-        f == a or (a == 'avx512f' and f.startswith('avx512'))
-        or (a == 'amx_bf16' and f.startswith('amx')) for a in above))
+    return frozenset(
+        f for f in flags
+        if not any(f == a or (a == 'avx512f' and f.startswith('avx512')) or
+                   (a == 'amx_bf16' and f.startswith('amx')) for a in above))
