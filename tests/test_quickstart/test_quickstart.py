@@ -143,16 +143,20 @@ def test_quickstart_script_end_to_end_with_cfg_options(tmp_path):
     The options change the model's width, so evaluating with the unchanged
     config would load mismatched weights.
     """
+    from mmsolo.datasets.shapes import make_shapes_dataset
     from tests.test_tools.test_train_test import run_tool
     work_dir = tmp_path / 'work'
+    # a user's COCO-format set (not written by the quick start), kept as is
+    make_shapes_dataset(
+        str(tmp_path / 'mine'), num_train=8, num_val=4, num_workers=1)
+    (tmp_path / 'mine' / 'shapes_meta.json').unlink()
     proc = run_tool([
         str(ROOT / 'tools' / 'misc' / 'quickstart.py'), '--work-dir',
         str(work_dir), '--data-root',
-        str(tmp_path / 'shapes'), '--num-train', '8', '--num-val', '4',
-        '--num-vis', '2', '--cfg-options', 'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1', 'train_dataloader.batch_size=4',
-        'model.neck.out_channels=32', 'model.mask_head.in_channels=32',
-        'model.mask_head.feat_channels=32'
+        str(tmp_path / 'mine'), '--keep-data', '--num-vis', '2',
+        '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        'train_dataloader.batch_size=4', 'model.neck.out_channels=32',
+        'model.mask_head.in_channels=32', 'model.mask_head.feat_channels=32'
     ], str(tmp_path))
     assert 'do not match exactly' not in proc.stdout  # weights loaded whole
     assert 'size mismatch' not in proc.stdout
@@ -163,6 +167,26 @@ def test_quickstart_script_end_to_end_with_cfg_options(tmp_path):
     assert len(list((work_dir / 'predictions' / 'vis').glob('*.png'))) == 2
     assert (work_dir / 'curves.png').is_file()
     assert (work_dir / 'quickstart_summary.json').is_file()
+
+
+def test_quickstart_script_overwrites_no_dataset(tmp_path):
+    """A data root that the generator did not write is left alone."""
+    from tests.test_tools.test_train_test import run_tool
+    (tmp_path / 'mine').mkdir()
+    ann = tmp_path / 'mine' / 'train.json'
+    ann.write_text('{"images": []}')
+    proc = run_tool([
+        str(ROOT / 'tools' / 'misc' / 'quickstart.py'), '--data-root',
+        str(tmp_path / 'mine'), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                    str(tmp_path),
+                    check=False)
+    assert proc.returncode != 0
+    assert 'nothing is overwritten' in proc.stdout
+    assert ann.read_text() == '{"images": []}'
+    assert sorted(p.name
+                  for p in (tmp_path / 'mine').iterdir()) == ['train.json']
 
 
 def test_quickstart_script_fits_its_budget(tmp_path):

@@ -42,6 +42,11 @@ def parse_args():
         '--num-val', type=int, default=100, help='generated val images')
     parser.add_argument(
         '--num-vis', type=int, default=8, help='val images to draw')
+    parser.add_argument(
+        '--keep-data',
+        action='store_true',
+        help='train on the COCO-format set in --data-root as it is '
+        '(train.json, val.json, train/, val/) instead of generating shapes')
     schedule = parser.add_mutually_exclusive_group()
     schedule.add_argument(
         '--budget-min',
@@ -152,6 +157,18 @@ def plot_curves(train_rows, out_file):
     plt.close(fig)
 
 
+def count_images(data_root: str):
+    """The numbers of train and val images of a COCO-format set."""
+    counts = []
+    for split in ('train', 'val'):
+        ann = osp.join(data_root, f'{split}.json')
+        if not osp.isfile(ann):
+            raise SystemExit(f'[quickstart] --keep-data: {ann} is missing')
+        with open(ann) as f:
+            counts.append(len(json.load(f)['images']))
+    return tuple(counts)
+
+
 def checkpoint_epoch(checkpoint: str) -> int:
     """The epoch a checkpoint was saved at (its ``meta``)."""
     from mmengine.runner import CheckpointLoader  # mmsolo's safe loading
@@ -187,9 +204,18 @@ def main():
     # 1. data
     sys.path.insert(0, ROOT)
     from mmsolo.datasets.shapes import ensure_shapes_dataset
-    gen_args = dict(num_train=args.num_train, num_val=args.num_val)
     print(f'[quickstart] data: {data_root}', flush=True)
-    ensure_shapes_dataset(data_root, **gen_args)
+    if args.keep_data:
+        args.num_train, args.num_val = count_images(data_root)
+    elif osp.isfile(osp.join(data_root, 'train.json')) and not osp.isfile(
+            osp.join(data_root, 'shapes_meta.json')):
+        raise SystemExit(
+            f'[quickstart] {data_root} holds a dataset that the shapes '
+            'generator did not write: nothing is overwritten. Train on it '
+            'with --keep-data, or give another --data-root.')
+    else:
+        ensure_shapes_dataset(
+            data_root, num_train=args.num_train, num_val=args.num_val)
     data_opts = [
         f'train_dataloader.dataset.data_root={data_root}/',
         f'val_dataloader.dataset.data_root={data_root}/',
