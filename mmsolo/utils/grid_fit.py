@@ -83,18 +83,21 @@ def propose_scale_ranges(scales: np.ndarray,
                          num_levels: int) -> List[Tuple[int, int]]:
     """Ranges evenly spaced in log scale over the 2nd-98th percentiles.
 
-    Adjacent ranges overlap by a factor of 2, as the paper's (an instance
-    near a boundary trains both levels); the first starts at 1 and the last
-    ends at 2048 so that no instance is left out.
+    Adjacent ranges overlap as the paper's do (an instance near a boundary
+    trains both levels): by a factor of 2 where the levels are at least a
+    factor of 2 apart, else by the levels' own ratio, so that no instance
+    trains more than two levels. The first starts at 1 and the last ends at
+    2048 so that no instance is left out.
     """
     lo, hi = np.percentile(scales, [2, 98]) if len(scales) else (8., 512.)
     lo, hi = max(float(lo), 1.), max(float(hi), float(lo) * 2)
     edges = np.geomspace(lo, hi, num_levels + 1)
+    pad = min(math.sqrt(2), math.sqrt(edges[1] / edges[0]))
     ranges = []
     for k in range(num_levels):
-        low = 1 if k == 0 else int(round(edges[k] / math.sqrt(2)))
+        low = 1 if k == 0 else int(round(edges[k] / pad))
         high = 2048 if k == num_levels - 1 else int(
-            round(edges[k + 1] * math.sqrt(2)))
+            round(edges[k + 1] * pad))
         ranges.append((low, high))
     return ranges
 

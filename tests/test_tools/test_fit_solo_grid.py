@@ -62,6 +62,9 @@ def test_proposals_follow_the_data(datasets, tmp_path):
         # every instance trains some level, and no level is left empty
         assert len(np.unique(np.concatenate(members))) == len(scales)
         assert all(len(m) for m in members)
+        # and at most two levels, as with the paper's ranges
+        levels = np.bincount(np.concatenate(members), minlength=len(scales))
+        assert levels.max() <= 2
     assert osp.isfile(tmp_path / 'small.png')
 
 
@@ -83,6 +86,21 @@ def test_child_config_builds(datasets, tmp_path):
     assert resize['scale'][0] % 32 == 0
     init_default_scope('mmsolo')
     MODELS.build(cfg.model)
+
+
+def test_scale_ranges_overlap_as_the_papers():
+    # scales a factor of 2 apart per level: 2x overlaps, as the paper's
+    wide = np.geomspace(10, 10 * 2**5, 1000)
+    ranges = grid_fit.propose_scale_ranges(wide, 5)
+    for (_, high), (low, _) in zip(ranges[:-1], ranges[1:]):
+        assert high / low == pytest.approx(2, rel=0.1)
+    # a narrow distribution: each instance still trains at most two levels
+    narrow = np.geomspace(80, 160, 1000)
+    ranges = grid_fit.propose_scale_ranges(narrow, 5)
+    levels = np.bincount(
+        np.concatenate(grid_fit.level_members(narrow, ranges)),
+        minlength=len(narrow))
+    assert levels.min() >= 1 and levels.max() <= 2
 
 
 def test_collision_rate_and_grids():
