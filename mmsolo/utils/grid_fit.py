@@ -96,8 +96,7 @@ def propose_scale_ranges(scales: np.ndarray,
     ranges = []
     for k in range(num_levels):
         low = 1 if k == 0 else int(round(edges[k] / pad))
-        high = 2048 if k == num_levels - 1 else int(
-            round(edges[k + 1] * pad))
+        high = 2048 if k == num_levels - 1 else int(round(edges[k + 1] * pad))
         ranges.append((low, high))
     return ranges
 
