@@ -215,3 +215,31 @@ def test_quickstart_script_fits_its_budget(tmp_path):
     assert '[quickstart] CPU: ' in proc.stdout and 'trained in' in proc.stdout
     # the job ends near its budget (the machine may be busy: generously)
     assert took < 36 * 2.5, took
+
+
+def test_quickstart_points_every_evaluator_at_the_data():
+    """A list of metrics (the contour quick start's) gets the data root in
+    each metric that reads an annotation file."""
+    import sys
+    sys.path.insert(0, str(ROOT / 'tools' / 'misc'))
+    try:
+        import quickstart
+    finally:
+        sys.path.pop(0)
+    contour = Config.fromfile(
+        str(ROOT / 'configs' / 'quickstart' /
+            'decoupled-solo-light_r18_fpn_shapes_contour.py'))
+    contour_opts = quickstart.data_options(contour, '/d')
+    opts = contour_opts
+    assert 'val_evaluator.0.ann_file=/d/val.json' in opts
+    assert 'test_evaluator.0.ann_file=/d/val.json' in opts
+    assert not any(o.startswith('val_evaluator.1') for o in opts)
+    default = Config.fromfile(
+        str(ROOT / 'configs' / 'quickstart' /
+            'decoupled-solo-light_r18_fpn_shapes.py'))
+    opts = quickstart.data_options(default, '/d')
+    assert 'val_evaluator.ann_file=/d/val.json' in opts
+    assert 'train_dataloader.dataset.data_root=/d/' in opts
+    # the options merge into the config as tools/train.py merges them
+    contour.merge_from_dict(dict(o.split('=', 1) for o in contour_opts))
+    assert contour.val_evaluator[0].ann_file == '/d/val.json'

@@ -157,6 +157,24 @@ def plot_curves(train_rows, out_file):
     plt.close(fig)
 
 
+def data_options(cfg, data_root: str) -> list:
+    """``--cfg-options`` that point a config's loaders and evaluators at
+    ``data_root`` (an evaluator may be a list of metrics: each one with an
+    ``ann_file`` gets it)."""
+    opts = [
+        f'{loader}.dataset.data_root={data_root}/'
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ]
+    for name in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(name)
+        is_list = isinstance(evaluator, (list, tuple))
+        for i, metric in enumerate(evaluator if is_list else [evaluator]):
+            if isinstance(metric, dict) and 'ann_file' in metric:
+                key = f'{name}.{i}' if is_list else name
+                opts.append(f'{key}.ann_file={data_root}/val.json')
+    return opts
+
+
 def count_images(data_root: str):
     """The numbers of train and val images of a COCO-format set."""
     counts = []
@@ -216,13 +234,9 @@ def main():
     else:
         ensure_shapes_dataset(
             data_root, num_train=args.num_train, num_val=args.num_val)
-    data_opts = [
-        f'train_dataloader.dataset.data_root={data_root}/',
-        f'val_dataloader.dataset.data_root={data_root}/',
-        f'test_dataloader.dataset.data_root={data_root}/',
-        f'val_evaluator.ann_file={data_root}/val.json',
-        f'test_evaluator.ann_file={data_root}/val.json',
-    ]
+    from mmengine.config import Config
+    data_opts = data_options(
+        Config.fromfile(osp.join(ROOT, args.config)), data_root)
 
     # 2. train: the schedule given, or as long as the budget allows
     from mmsolo.utils.time_budget import (after_training_s, describe_cpu,
@@ -305,12 +319,19 @@ def main():
     plot_curves(read_scalars(train_scalars), curves)
 
     total = time.time() - start
-    if 'coco/segm_mAP' not in metrics:
+    others = {
+        k: v
+        for k, v in metrics.items()
+        if not k.startswith('coco/') and k not in ('time', 'data_time')
+    }
+    if others:  # e.g. a contour model's boundary F-score
+        print('[quickstart] ' + ', '.join(f'{k} {v:.3f}'
+                                          for k, v in others.items()))
+    elif 'coco/segm_mAP' not in metrics:
         print('[quickstart] the model predicted no instance above the '
               'score threshold: AP is 0 (train longer)')
     segm = metrics.get('coco/segm_mAP', 0.)
     bbox = metrics.get('coco/bbox_mAP', 0.)
-    from mmengine.config import Config
     trained = Config.fromfile(trained_config)
     # the epochs trained (TimeBudgetHook may have ended training early)
     epochs = checkpoint_epoch(checkpoint)
@@ -323,6 +344,7 @@ def main():
         mask_AP=segm,
         box_AP=bbox,
         mask_AP50=metrics.get('coco/segm_mAP_50'),
+        other_metrics=others,
         train_seconds=round(train_time, 1),
         total_seconds=round(total, 1),
         checkpoint=checkpoint,
