@@ -353,8 +353,13 @@ def main():
     with open(osp.join(work_dir, 'quickstart_summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
     print('\n' + '=' * 70)
-    print(f'[quickstart] mask AP {segm:.3f} | box AP {bbox:.3f} on '
-          f'{len(val["images"])} val images')
+    aps = [
+        f'{name} AP {metrics[key]:.3f}'
+        for name, key in (('mask', 'coco/segm_mAP'),
+                          ('box', 'coco/bbox_mAP')) if key in metrics
+    ] or ['mask AP 0.000']
+    print(f'[quickstart] {" | ".join(aps)} on {len(val["images"])} val '
+          'images')
     within = '' if budget is None else (
         f' of a {budget / 60:g} min budget' +
         ('' if total <= budget else ' (OVER BUDGET)'))
