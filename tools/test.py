@@ -12,7 +12,6 @@ Examples:
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import warnings
@@ -25,26 +24,26 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
         raise
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import mmsolo  # noqa: F401
-
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
-from mmsolo.registry import MODELS, RUNNERS
+from mmsolo.registry import MODELS
 from mmsolo.utils.denormal import apply_flush_denormal
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
-from mmsolo.utils.tool_config import load_tool_config
+from mmsolo.utils.tool_config import (add_cfg_options_arg, add_launcher_arg,
+                                      build_runner, load_tool_config,
+                                      parse_launcher_args)
+from mmsolo.utils.tool_data import add_model_args
 
 
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
         description='MMSOLO test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, 'test config file path')
     parser.add_argument(
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
@@ -61,21 +60,8 @@ def parse_args() -> argparse.Namespace:
         'to the work_dir/timestamp/show_dir')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
+    add_cfg_options_arg(parser)
+    add_launcher_arg(parser)
     parser.add_argument(
         '--tta',
         action='store_true',
@@ -84,14 +70,7 @@ def parse_args() -> argparse.Namespace:
         'image and its flips are averaged; horizontal unless '
         '``model.test_cfg.tta_flips`` or ``tta_model.tta_flips`` lists '
         'flips); without one, mmdet\'s ``DetTTAModel``')
-    # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
-    # will pass the `--local-rank` parameter to `tools/train.py` instead
-    # of `--local_rank`.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_launcher_args(parser)
 
 
 def setup_tta(cfg: Config) -> Config:
@@ -176,14 +155,8 @@ def main() -> None:
     # distributed runs without CUDA: gloo process group + CPU DDP wrapper
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
-    # build the runner from config
-    if 'runner_type' not in cfg:
-        # build the default runner
-        runner = Runner.from_cfg(cfg)
-    else:
-        # build customized runner from the registry
-        # if 'runner_type' is set in the cfg
-        runner = RUNNERS.build(cfg)
+    # the config's runner_type, else mmengine's Runner
+    runner = build_runner(cfg)
 
     # add `DumpResults` dummy metric
     if args.out is not None:

@@ -12,7 +12,6 @@ Examples:
     bash tools/dist_train.sh CONFIG 2                # 2 processes
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -23,16 +22,14 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
         raise
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import mmsolo  # noqa: F401
-
 from mmdet.utils import setup_cache_size_limit_of_dynamo
-from mmengine.config import DictAction
-from mmengine.runner import Runner
 
-from mmsolo.registry import RUNNERS
 from mmsolo.utils.checkpoint import latest_complete_checkpoint
 from mmsolo.utils.denormal import apply_flush_denormal
 from mmsolo.utils.dist import setup_cpu_distributed, teardown_cpu_distributed
-from mmsolo.utils.tool_config import load_tool_config
+from mmsolo.utils.tool_config import (add_cfg_options_arg, add_launcher_arg,
+                                      build_runner, load_tool_config,
+                                      parse_launcher_args)
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,29 +54,9 @@ def parse_args() -> argparse.Namespace:
         help='If specify checkpoint path, resume from it, while if not '
         'specify, try to auto resume from the latest checkpoint '
         'in the work directory.')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
-    # will pass the `--local-rank` parameter to `tools/train.py` instead
-    # of `--local_rank`.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_cfg_options_arg(parser)
+    add_launcher_arg(parser)
+    return parse_launcher_args(parser)
 
 
 def main() -> None:
@@ -139,14 +116,8 @@ def main() -> None:
     # distributed runs without CUDA: gloo process group + CPU DDP wrapper
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
-    # build the runner from config
-    if 'runner_type' not in cfg:
-        # build the default runner
-        runner = Runner.from_cfg(cfg)
-    else:
-        # build customized runner from the registry
-        # if 'runner_type' is set in the cfg
-        runner = RUNNERS.build(cfg)
+    # the config's runner_type, else mmengine's Runner
+    runner = build_runner(cfg)
 
     # start training
     runner.train()

@@ -1,11 +1,100 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
-"""The config loading that ``tools/train.py`` and ``tools/test.py`` share."""
+"""The command-line options, config loading and runner the tools share."""
+import argparse
 import importlib.util
+import os
 import os.path as osp
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
+
+#: The first sentence of ``--cfg-options``' help (the analysis tools').
+CFG_OPTIONS_HELP_BRIEF = (
+    'override some settings in the used config, the key-value pair in '
+    'xxx=yyy format will be merged into config file.')
+#: ``--cfg-options``' help as mmdet's tools give it.
+CFG_OPTIONS_HELP = CFG_OPTIONS_HELP_BRIEF + (
+    ' If the value to be overwritten is a list, it should be like '
+    'key="[a,b]" or key=a,b It also allows nested list/tuple values, e.g. '
+    'key="[(a,b),(c,d)]" Note that the quotation marks are necessary and '
+    'that no white space is allowed.')
+
+
+def add_cfg_options_arg(parser: argparse.ArgumentParser,
+                        help: Optional[str] = None) -> None:
+    """Add mmdet's ``--cfg-options key=value ...`` option to ``parser``.
+
+    The values are parsed by mmengine's ``DictAction`` into a dict (``None``
+    when the option is not given), for :func:`load_tool_config` and
+    :func:`load_any_config`.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        help (str, optional): The option's help; default:
+            :data:`CFG_OPTIONS_HELP`.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help=CFG_OPTIONS_HELP if help is None else help)
+
+
+def add_launcher_arg(parser: argparse.ArgumentParser) -> None:
+    """Add mmdet's ``--launcher`` option (the job launcher).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+
+
+def parse_launcher_args(
+        parser: argparse.ArgumentParser,
+        argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Add ``--local-rank``, parse the command line and export LOCAL_RANK.
+
+    PyTorch's ``torch.distributed.launch`` passes ``--local-rank`` (before
+    2.0: ``--local_rank``); both are accepted, and ``LOCAL_RANK`` is set
+    from it unless the environment already has it.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        argv (Sequence[str], optional): Command line (default:
+            ``sys.argv``).
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_runner(cfg: Config) -> 'Runner':
+    """mmengine's runner of a config (``runner_type`` if it names one).
+
+    Args:
+        cfg (Config): The loaded config.
+
+    Returns:
+        Runner: The runner.
+    """
+    if 'runner_type' not in cfg:
+        from mmengine.runner import Runner
+        return Runner.from_cfg(cfg)
+    from mmsolo.registry import RUNNERS
+    return RUNNERS.build(cfg)
 
 
 def load_tool_config(config: str,

@@ -6,13 +6,11 @@ AP of every image and the expected confusion matrix follow from how each
 image's predictions were made (see :func:`make_predictions`).
 """
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOLS = osp.join(REPO_ROOT, 'tools', 'analysis_tools')
 TINY_CFG = osp.join(REPO_ROOT, 'tests', 'data', 'configs',
                     'tiny_solo_shapes.py')
 NUM_CLASSES = 4
@@ -32,10 +30,9 @@ def data_options(root: str) -> list:
 
 def tiny_test_dataset(root: str):
     """The tiny config's test dataset on ``root``."""
-    sys.path.insert(0, TOOLS)
-    import analyze_results
-    return analyze_results.build_test_dataset(
-        TINY_CFG, {'test_dataloader.dataset.data_root': root})
+    from mmsolo.utils.tool_data import build_test_dataset
+    return build_test_dataset(TINY_CFG,
+                              {'test_dataloader.dataset.data_root': root})
 
 
 def _gt_masks(info: dict) -> tuple:

@@ -30,21 +30,17 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 import mmsolo  # noqa: F401  (version checks, registries)
+from mmsolo.utils import tool_config, tool_data
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description='Per-image mask AP; the best and worst images as PNG')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument(
-        'prediction_path', help='predictions of tools/test.py --out (.pkl)')
-    parser.add_argument(
-        '--out-dir', required=True, help='where to write the results')
+    parser = tool_data.prediction_parser(
+        'Per-image mask AP; the best and worst images as PNG',
+        out_dir_help='where to write the results')
     parser.add_argument(
         '--topk',
         type=int,
@@ -55,109 +51,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=float,
         default=0.3,
         help='draw predictions scoring at least this')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
+    tool_config.add_cfg_options_arg(parser, tool_config.CFG_OPTIONS_HELP_BRIEF)
     return parser.parse_args(argv)
 
 
-# ---------------------------------------------------------------------------
-# data: shared with confusion_matrix.py
-def build_test_dataset(config: str, cfg_options: Optional[dict] = None):
-    """The config's test dataset (annotations loaded, no pipeline run).
-
-    Args:
-        config (str): Config file path or ``package::path``.
-        cfg_options (dict, optional): Overrides (``--cfg-options``).
-
-    Returns:
-        BaseDetDataset: The dataset.
-    """
-    from mmengine.registry import init_default_scope
-
-    from mmsolo.registry import DATASETS
-    from mmsolo.utils.tool_config import load_any_config
-    cfg = load_any_config(config, cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmsolo'))
-    dataset_cfg = cfg.test_dataloader.dataset
-    dataset_cfg.pipeline = []
-    return DATASETS.build(dataset_cfg)
-
-
-def load_predictions(path: str) -> Dict[int, dict]:
-    """Predictions dumped by ``tools/test.py --out``, by image id.
-
-    Args:
-        path (str): The ``.pkl`` file.
-
-    Returns:
-        dict[int, dict]: ``img_id`` -> ``pred_instances`` as numpy arrays
-        (``bboxes``, ``scores``, ``labels``) and RLEs (``masks``).
-    """
-    from mmengine.fileio import load
-    out = {}
-    for result in load(path):
-        pred = result['pred_instances']
-        out[int(result['img_id'])] = dict(
-            bboxes=np.asarray(pred['bboxes'], dtype=np.float32).reshape(-1, 4),
-            scores=np.asarray(pred['scores'], dtype=np.float32),
-            labels=np.asarray(pred['labels'], dtype=np.int64),
-            masks=list(pred['masks']))
-    return out
-
-
-def to_rles(masks: list, height: int, width: int) -> list:
-    """COCO RLEs of polygons, (un)compressed RLEs or binary masks.
-
-    Args:
-        masks (list): Per instance: a polygon list, an RLE dict or an
-            (H, W) array.
-        height (int): Image height.
-        width (int): Image width.
-
-    Returns:
-        list[dict]: Compressed RLEs.
-    """
-    from pycocotools import mask as mask_utils
-    rles = []
-    for mask in masks:
-        if isinstance(mask, np.ndarray) or hasattr(mask, 'numpy'):
-            mask = np.asfortranarray(np.asarray(mask, dtype=np.uint8))
-            rles.append(mask_utils.encode(mask))
-        elif isinstance(mask, list):  # polygons
-            rles.append(
-                mask_utils.merge(mask_utils.frPyObjects(mask, height, width)))
-        elif isinstance(mask['counts'], list):  # uncompressed RLE
-            rles.append(mask_utils.frPyObjects(mask, height, width))
-        else:
-            rles.append(mask)
-    return rles
-
-
-def ground_truth(data_info: dict) -> dict:
-    """Labels, boxes and mask RLEs of an image's non-ignored instances."""
-    height, width = data_info['height'], data_info['width']
-    instances = [
-        i for i in data_info['instances'] if not i.get('ignore_flag', 0)
-    ]
-    return dict(
-        bboxes=np.array([i['bbox'] for i in instances],
-                        dtype=np.float32).reshape(-1, 4),
-        labels=np.array([i['bbox_label'] for i in instances], dtype=np.int64),
-        masks=to_rles([i['mask'] for i in instances], height, width))
-
-
-# ---------------------------------------------------------------------------
 def per_image_mask_ap(dataset, preds: Dict[int, dict]) -> List[dict]:
     """COCO mask AP of every image of ``dataset``.
 
     Args:
         dataset (CocoDataset): The test dataset (its ``ann_file`` holds the
             COCO ground truth; labels map to its ``cat_ids``).
-        preds (dict[int, dict]): What :func:`load_predictions` returns.
+        preds (dict[int, dict]): What
+            :func:`mmsolo.utils.tool_data.load_predictions` returns.
 
     Returns:
         list[dict]: Per image, in dataset order: ``img_id``, ``img_path``,
@@ -190,7 +95,7 @@ def per_image_mask_ap(dataset, preds: Dict[int, dict]) -> List[dict]:
         img_id = info['img_id']
         pred = preds.get(img_id)
         num_preds = 0 if pred is None else len(pred['scores'])
-        num_gts = len(ground_truth(info)['labels'])
+        num_gts = len(tool_data.ground_truth(info)['labels'])
         if num_gts == 0 or num_preds == 0:
             ap = float(num_gts == 0 and num_preds == 0)
         else:
@@ -240,7 +145,7 @@ def draw_image(visualizer, dataset, index: int, pred: Optional[dict],
         return InstanceData(**fields)
 
     sample = DetDataSample()
-    sample.gt_instances = instances(ground_truth(info), False)
+    sample.gt_instances = instances(tool_data.ground_truth(info), False)
     if pred is None:
         pred = dict(
             bboxes=np.zeros((0, 4), np.float32),
@@ -270,8 +175,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     """
     from mmdet.visualization import DetLocalVisualizer
     args = parse_args(argv)
-    dataset = build_test_dataset(args.config, args.cfg_options)
-    preds = load_predictions(args.prediction_path)
+    dataset, preds = tool_data.load_test_predictions(args.config,
+                                                     args.prediction_path,
+                                                     args.cfg_options)
     scores = per_image_mask_ap(dataset, preds)
     index = {s['img_id']: i for i, s in enumerate(scores)}
     ranked = sorted(scores, key=lambda s: -s['mask_ap'])

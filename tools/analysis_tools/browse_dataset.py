@@ -12,9 +12,9 @@ import os
 import os.path as osp
 
 import numpy as np
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
+
+from mmsolo.utils.tool_config import add_cfg_options_arg, load_tool_config
 
 
 def parse_args(argv=None):
@@ -45,16 +45,7 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help='browse at most this many images')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -72,12 +63,8 @@ def main(argv=None):
     if args.not_show and args.output_dir is None:
         raise SystemExit('Nothing to do: give --output-dir or drop '
                          '--not-show.')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    # Register mmsolo's (and through it mmdet's) modules.
-    init_default_scope(cfg.get('default_scope', 'mmsolo'))
+    # also registers mmsolo's (and through it mmdet's) modules
+    cfg = load_tool_config(args.config, args.cfg_options)
     from mmdet.structures.bbox import BaseBoxes
 
     from mmsolo.registry import DATASETS, VISUALIZERS

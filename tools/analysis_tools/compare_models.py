@@ -42,7 +42,9 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from mmsolo.utils.tool_config import add_cfg_options_arg
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import benchmark as bench  # noqa: E402  (machine info, synthetic images)
@@ -91,11 +93,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--threads', type=int, help='torch.set_num_threads (CPU)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='also write the table as markdown')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='overrides applied to every config, xxx=yyy')
+    add_cfg_options_arg(parser, 'overrides applied to every config, xxx=yyy')
     args = parser.parse_args(argv)
     if args.checkpoints and len(args.checkpoints) != len(args.configs):
         parser.error('--checkpoints needs one checkpoint per config')

@@ -23,26 +23,19 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import sys
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import analyze_results as ar  # noqa: E402  (same folder)
+from mmsolo.utils import tool_config, tool_data
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description='Confusion matrix of instance predictions (mask IoU)')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument(
-        'prediction_path', help='predictions of tools/test.py --out (.pkl)')
-    parser.add_argument(
-        '--out-dir', required=True, help='where to save the matrix')
+    parser = tool_data.prediction_parser(
+        'Confusion matrix of instance predictions (mask IoU)',
+        out_dir_help='where to save the matrix')
     parser.add_argument('--show', action='store_true', help='show the matrix')
     parser.add_argument(
         '--color-theme', default='plasma', help='matplotlib color map')
@@ -56,12 +49,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=float,
         default=0.5,
         help='mask IoU at which a prediction matches an instance')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
+    tool_config.add_cfg_options_arg(parser, tool_config.CFG_OPTIONS_HELP_BRIEF)
     return parser.parse_args(argv)
 
 
@@ -111,7 +99,7 @@ def calculate_confusion_matrix(dataset,
     Args:
         dataset (BaseDetDataset): The test dataset (ground truth).
         preds (dict[int, dict]): Predictions by image id
-            (``analyze_results.load_predictions``).
+            (:func:`mmsolo.utils.tool_data.load_predictions`).
         score_thr (float): Ignore predictions scoring below this.
         tp_iou_thr (float): Mask IoU at which a prediction matches.
 
@@ -125,7 +113,7 @@ def calculate_confusion_matrix(dataset,
     progress = ProgressBar(len(dataset))
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
-        analyze_per_img_dets(matrix, ar.ground_truth(info),
+        analyze_per_img_dets(matrix, tool_data.ground_truth(info),
                              preds.get(info['img_id'], empty), score_thr,
                              tp_iou_thr)
         progress.update()
@@ -167,8 +155,9 @@ def main(argv: Optional[Sequence[str]] = None) -> np.ndarray:
     import matplotlib
     if not args.show:
         matplotlib.use('Agg')
-    dataset = ar.build_test_dataset(args.config, args.cfg_options)
-    preds = ar.load_predictions(args.prediction_path)
+    dataset, preds = tool_data.load_test_predictions(args.config,
+                                                     args.prediction_path,
+                                                     args.cfg_options)
     matrix = calculate_confusion_matrix(dataset, preds, args.score_thr,
                                         args.tp_iou_thr)
     labels = tuple(dataset.metainfo['classes']) + ('background', )

@@ -33,10 +33,8 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import mmsolo  # noqa: F401
 
-from mmengine.config import DictAction
-
 from mmsolo.utils import grid_fit
-from mmsolo.utils.tool_config import load_tool_config
+from mmsolo.utils.tool_config import add_cfg_options_arg, load_tool_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,8 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--no-rescale',
         action='store_true',
         help='keep the input scale (fit ranges and grids only)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='overrides')
+    add_cfg_options_arg(parser, 'overrides')
     return parser.parse_args(argv)
 
 

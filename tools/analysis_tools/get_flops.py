@@ -24,9 +24,10 @@ from functools import partial
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-from mmsolo.utils.tool_config import load_any_config
+from mmsolo.utils.tool_config import (CFG_OPTIONS_HELP_BRIEF,
+                                      add_cfg_options_arg, load_any_config)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -46,12 +47,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--show-table',
         action='store_true',
         help='also print the per-module table')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
+    add_cfg_options_arg(parser, CFG_OPTIONS_HELP_BRIEF)
     return parser.parse_args(argv)
 
 

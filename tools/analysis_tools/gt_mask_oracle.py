@@ -30,7 +30,7 @@ import sys
 import tempfile
 from typing import Dict, Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 try:  # version checks, registries
     import mmsolo  # noqa: F401
@@ -41,7 +41,10 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import mmsolo  # noqa: F401
 
-from mmsolo.utils.tool_config import load_tool_config
+from mmsolo.utils.tool_config import (CFG_OPTIONS_HELP_BRIEF,
+                                      add_cfg_options_arg, build_runner,
+                                      load_tool_config)
+from mmsolo.utils.tool_data import add_model_args
 
 #: Column name -> key of mmdet's CocoMetric results.
 METRICS = {
@@ -59,15 +62,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='COCO mask AP before and after replacing the predicted '
         'masks by the ground-truth masks they overlap most')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, 'test config file path')
     parser.add_argument('--out', help='also write the table to this file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
+    add_cfg_options_arg(parser, CFG_OPTIONS_HELP_BRIEF)
     return parser.parse_args(argv)
 
 
@@ -128,16 +125,11 @@ def run_oracle(cfg: Config, checkpoint: str) -> Dict[str, Dict[str, float]]:
         dict: ``{'predicted': {...}, 'oracle': {...}}``, each with the keys
         of :data:`METRICS`.
     """
-    from mmengine.runner import Runner
-
-    from mmsolo.registry import RUNNERS
     from mmsolo.utils.denormal import apply_flush_denormal
     with tempfile.TemporaryDirectory(prefix='gt_mask_oracle_') as work_dir:
         cfg = oracle_config(cfg, checkpoint, work_dir)
         apply_flush_denormal(cfg)
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-            else RUNNERS.build(cfg)
-        results = runner.test()
+        results = build_runner(cfg).test()
     return {
         row: {col: results[f'{row}/{key}']
               for col, key in METRICS.items()}

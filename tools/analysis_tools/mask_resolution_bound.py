@@ -24,7 +24,6 @@ import io
 import numpy as np
 import torch
 from mmcv import rescale_size
-from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 from pycocotools import mask as mask_utils
@@ -34,7 +33,7 @@ from pycocotools.cocoeval import COCOeval
 from mmsolo.models.layers.traceable import resize_stack
 from mmsolo.models.task_modules import rescale_masks
 from mmsolo.registry import MODELS
-from mmsolo.utils.tool_config import load_tool_config
+from mmsolo.utils.tool_config import add_cfg_options_arg, load_tool_config
 
 METRICS = ('AP', 'AP50', 'AP75', 'AP_s', 'AP_m', 'AP_l')
 
@@ -43,11 +42,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='a SOLO config')
     parser.add_argument('ann_file', help='COCO-format instances json')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings (key=value)')
+    add_cfg_options_arg(parser, 'override config settings (key=value)')
     return parser.parse_args()
 
 

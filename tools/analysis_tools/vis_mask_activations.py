@@ -31,7 +31,6 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import DictAction
 
 try:  # version checks, registries
     import mmsolo  # noqa: F401
@@ -42,7 +41,9 @@ except ModuleNotFoundError as e:  # not installed: use this checkout
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     import mmsolo  # noqa: F401
 
-from mmsolo.utils.tool_config import load_tool_config
+from mmsolo.utils.tool_config import (CFG_OPTIONS_HELP_BRIEF,
+                                      add_cfg_options_arg, load_tool_config)
+from mmsolo.utils.tool_data import add_model_args
 
 OUTLINE = (255, 0, 0)  # RGB
 
@@ -52,8 +53,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='S x S mosaic of the soft masks of each FPN level beside '
         'the final instances (paper Fig. 4)')
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser)
     parser.add_argument('image', help='image file')
     parser.add_argument(
         '--out-dir', required=True, help='where to write the PNGs')
@@ -74,12 +74,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--tile', type=int, default=24, help='tile size in pixels')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file.')
+    add_cfg_options_arg(parser, CFG_OPTIONS_HELP_BRIEF)
     return parser.parse_args(argv)
 
 
