@@ -20,36 +20,51 @@ class FakeClock:
 
 
 class TickHook(Hook):
-    """Advances the fake clock by an epoch's 10 s, before the budget hook."""
+    """Advances the fake clock by an epoch's duration (10 s unless
+    ``durations`` says otherwise), before the budget hook."""
     priority = 'HIGHEST'
 
-    def __init__(self, clock):
+    def __init__(self, clock, durations=()):
         self.clock = clock
+        self.durations = list(durations)
 
     def after_train_epoch(self, runner):
-        self.clock.now += 10.
+        epoch = runner.epoch
+        self.clock.now += (
+            self.durations[epoch] if epoch < len(self.durations) else 10.)
+
+
+def _train(monkeypatch,
+           data_root,
+           work_dir,
+           max_epochs,
+           deadline,
+           reserve_s,
+           durations=()):
+    import mmsolo  # noqa: F401
+    clock = FakeClock()
+    monkeypatch.setattr(time_budget_hook, 'time', clock)
+    init_default_scope('mmsolo')
+    cfg = _cfg('decoupled-solo-light_r18_fpn_shapes.py', data_root, work_dir)
+    cfg.train_dataloader.batch_size = 4  # 8 images: 2 iterations an epoch
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.train_cfg.val_interval = 100  # only the last epoch's validation
+    cfg.param_scheduler[0].end = 1  # warm-up: one iteration
+    cfg.default_hooks.checkpoint.interval = max_epochs
+    cfg.custom_hooks = [
+        dict(type='TimeBudgetHook', deadline=deadline, reserve_s=reserve_s)
+    ]
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(TickHook(clock, durations))
+    runner.train()
+    return runner, cfg
 
 
 @pytest.mark.parametrize('deadline,expected', [(28., 2), (1000., 4), (5., 1)])
 def test_shortens_training_and_its_cosine(deadline, expected, monkeypatch,
                                           shapes_data_root, tmp_path):
-    import mmsolo  # noqa: F401
-    clock = FakeClock()
-    monkeypatch.setattr(time_budget_hook, 'time', clock)
-    init_default_scope('mmsolo')
-    cfg = _cfg('decoupled-solo-light_r18_fpn_shapes.py', shapes_data_root,
-               tmp_path)
-    cfg.train_dataloader.batch_size = 4  # 8 images: 2 iterations an epoch
-    cfg.train_cfg.max_epochs = 4
-    cfg.train_cfg.val_interval = 100  # only the last epoch's validation
-    cfg.param_scheduler[0].end = 1  # warm-up: one iteration
-    cfg.default_hooks.checkpoint.interval = 4
-    cfg.custom_hooks = [
-        dict(type='TimeBudgetHook', deadline=deadline, reserve_s=2.)
-    ]
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(TickHook(clock))
-    runner.train()
+    runner, cfg = _train(monkeypatch, shapes_data_root, tmp_path, 4, deadline,
+                         2.)
     # after epoch 1 (10 s): floor((deadline - 2 - 10) / 10) more epochs
     assert runner.train_loop.max_epochs == expected
     assert runner.epoch == expected
@@ -61,3 +76,18 @@ def test_shortens_training_and_its_cosine(deadline, expected, monkeypatch,
     assert lr < cosine.eta_min + 0.3 * (base_lr - cosine.eta_min)
     # the checkpoint of the last epoch trained was written
     assert (tmp_path / f'epoch_{expected}.pth').is_file()
+
+
+def test_lengthens_again_after_a_slow_stretch(monkeypatch, shapes_data_root,
+                                              tmp_path, caplog):
+    """Epoch 2 takes 20 s instead of 10: 5 of the 6 planned epochs fit after
+    it; after epoch 4 the mean (12.5 s) lets all 6 fit again."""
+    runner, _ = _train(monkeypatch, shapes_data_root, tmp_path, 6, 75., 0.,
+                       [10., 20.])
+    assert runner.train_loop.max_epochs == runner.epoch == 6
+    cosine = runner.param_schedulers[1]
+    assert cosine.end == cosine.T_max == 12
+    assert (tmp_path / 'epoch_6.pth').is_file()
+    log = (tmp_path / runner.timestamp / f'{runner.timestamp}.log').read_text()
+    assert 'ends after epoch 5 instead of 6 to finish within' in log
+    assert 'ends after epoch 6 instead of 5 again' in log

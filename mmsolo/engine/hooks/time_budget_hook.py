@@ -20,10 +20,12 @@ class TimeBudgetHook(Hook):
     reserve_s``, ``max_epochs`` is lowered to the epochs that fit, and the
     parameter schedulers that run to the end of training (the cosine decay
     of the quick-start configs) are re-targeted to the new end, so that the
-    learning rate still decays to its minimum. It never lengthens training.
-    The quick start (``tools/quickstart.sh --budget-min``) plans the epochs
-    from a calibration run and adds this hook for when the machine turns out
-    slower than calibrated (other work on it, thermal limits).
+    learning rate still decays to its minimum. When the machine is fast
+    again after a slow stretch, and more epochs fit again, training is
+    lengthened in the same way, never beyond the epochs planned at the
+    start. The quick start (``tools/quickstart.sh --budget-min``) plans the
+    epochs from a calibration run and adds this hook for when the machine
+    turns out slower than calibrated (other work on it, thermal limits).
 
     Args:
         deadline (float): Unix time by which training must have ended.
@@ -37,10 +39,12 @@ class TimeBudgetHook(Hook):
         self.reserve_s = float(reserve_s)
         self._start: Optional[float] = None
         self._start_epoch = 0
+        self._planned = 0
 
     def before_train(self, runner) -> None:
         self._start = time.time()
         self._start_epoch = runner.epoch
+        self._planned = runner.train_loop.max_epochs
 
     def after_train_epoch(self, runner) -> None:
         loop = runner.train_loop
@@ -48,21 +52,25 @@ class TimeBudgetHook(Hook):
         per_epoch = (time.time() - self._start) / (
             finished - self._start_epoch)
         left = self.deadline - self.reserve_s - time.time()
-        fit = finished + max(0, math.floor(left / per_epoch))
-        planned = loop.max_epochs
-        if fit >= planned:
+        fit = min(self._planned,
+                  finished + max(0, math.floor(left / per_epoch)))
+        current = loop.max_epochs
+        if fit == current:
             return
         self.shorten(runner, fit)
+        why = ('to finish within' if fit < current else
+               'again (faster epochs since): it still fits')
         print_log(
             f'TimeBudgetHook: epochs take {per_epoch:.1f} s here; training '
-            f'ends after epoch {fit} instead of {planned} to finish within '
-            'the time budget',
+            f'ends after epoch {fit} instead of {current} {why} the time '
+            'budget',
             logger='current',
             level=logging.WARNING)
 
     @staticmethod
     def shorten(runner, max_epochs: int) -> None:
-        """Set the loop's and the schedulers' end to ``max_epochs``."""
+        """Set the loop's and the schedulers' end to ``max_epochs`` (earlier
+        or later than now)."""
         loop = runner.train_loop
         iters_per_epoch = len(loop.dataloader)
         old_epochs = loop.max_epochs
