@@ -54,8 +54,9 @@ def test_describe_cpu_and_precision():
 
 def test_describe_cpu_names_the_isa_cap(monkeypatch):
     from mmsolo.utils import cpu_info
-    monkeypatch.setattr(cpu_info, 'cpu_flags',
-                        lambda: frozenset({'sse2', 'avx2', 'avx512f', 'avx512_bf16'}))
+    monkeypatch.setattr(
+        cpu_info, 'cpu_flags',
+        lambda: frozenset({'sse2', 'avx2', 'avx512f', 'avx512_bf16'}))
     monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', '')
     assert 'AVX512-BF16, AVX-512, AVX2)' in describe_cpu()
     monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'avx2')
