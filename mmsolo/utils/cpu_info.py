@@ -10,13 +10,18 @@ _ONEDNN_ISAS = ('SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2',
                 'AVX512_CORE_FP16', 'AVX10_1_512', 'AVX512_CORE_AMX',
                 'AVX10_1_512_AMX', 'AVX512_CORE_AMX_FP16',
                 'AVX10_1_512_AMX_FP16')
-# The lowest oneDNN ISA that uses a CPU flag.
-_FLAG_NEEDS = {
-    'avx2': 'AVX2',
-    'avx512f': 'AVX512_CORE',
-    'avx512_bf16': 'AVX512_CORE_BF16',
-    'amx_bf16': 'AVX512_CORE_AMX',
-}
+
+
+def _isa_needed(flag: str) -> Optional[str]:
+    """The lowest oneDNN ISA that uses a CPU flag; None for the flags that
+    every x86-64 ISA of oneDNN may use."""
+    if flag.startswith('amx'):
+        return 'AVX512_CORE_AMX'
+    if flag == 'avx512_bf16':
+        return 'AVX512_CORE_BF16'
+    if flag.startswith('avx512'):
+        return 'AVX512_CORE'
+    return 'AVX2' if flag == 'avx2' else None
 
 
 @lru_cache(maxsize=1)
@@ -51,12 +56,6 @@ def usable_cpu_flags() -> Optional[FrozenSet[str]]:
     if flags is None or cap is None:
         return flags
     level = _ONEDNN_ISAS.index(cap)
-    above = {
-        flag
-        for flag, needs in _FLAG_NEEDS.items()
-        if _ONEDNN_ISAS.index(needs) > level
-    }
     return frozenset(
-        f for f in flags
-        if not any(f == a or (a == 'avx512f' and f.startswith('avx512')) or
-                   (a == 'amx_bf16' and f.startswith('amx')) for a in above))
+        f for f in flags if _isa_needed(f) is None
+        or _ONEDNN_ISAS.index(_isa_needed(f)) <= level)

@@ -57,7 +57,7 @@ class TimeBudgetHook(Hook):
         current = loop.max_epochs
         if fit == current:
             return
-        self.shorten(runner, fit)
+        self.set_max_epochs(runner, fit)
         why = ('to finish within' if fit < current else
                'again (faster epochs since): it still fits')
         print_log(
@@ -68,7 +68,7 @@ class TimeBudgetHook(Hook):
             level=logging.WARNING)
 
     @staticmethod
-    def shorten(runner, max_epochs: int) -> None:
+    def set_max_epochs(runner, max_epochs: int) -> None:
         """Set the loop's and the schedulers' end to ``max_epochs`` (earlier
         or later than now)."""
         loop = runner.train_loop
