@@ -73,22 +73,25 @@ def parse_args():
 CALIB_ITERS, CALIB_VAL = 30, 16
 
 
-def calibrate(args, work_dir: str, data_opts: list):
-    """Time a few training iterations and a small validation.
-
-    Returns:
-        tuple: ``(Calibration, config)``: the timings and the config with
-        the command line's options.
-    """
+def load_config(args):
+    """The config with the command line's ``--cfg-options``."""
     from mmengine.config import Config, DictAction
-
-    from mmsolo.utils.time_budget import read_calibration
     cfg = Config.fromfile(osp.join(ROOT, args.config))
     if args.cfg_options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--options', nargs='+', action=DictAction)
         cfg.merge_from_dict(
             parser.parse_args(['--options'] + args.cfg_options).options)
+    return cfg
+
+
+def calibrate(args, cfg, work_dir: str, data_opts: list):
+    """Time a few training iterations and a small validation of ``cfg``.
+
+    Returns:
+        Calibration: The timings.
+    """
+    from mmsolo.utils.time_budget import read_calibration
     batch = cfg.train_dataloader.batch_size
     images = min(CALIB_ITERS * batch, args.num_train)
     val_images = min(CALIB_VAL, args.num_val)
@@ -107,7 +110,7 @@ def calibrate(args, work_dir: str, data_opts: list):
         latest_json(osp.join(calib_dir, '*', 'vis_data', 'scalars.json')),
         time.time() - start, math.ceil(images / batch), val_images,
         cfg.val_dataloader.batch_size)
-    return calib, cfg
+    return calib
 
 
 def run(cmd):
@@ -234,9 +237,8 @@ def main():
     else:
         ensure_shapes_dataset(
             data_root, num_train=args.num_train, num_val=args.num_val)
-    from mmengine.config import Config
-    data_opts = data_options(
-        Config.fromfile(osp.join(ROOT, args.config)), data_root)
+    cfg = load_config(args)
+    data_opts = data_options(cfg, data_root)
 
     # 2. train: the schedule given, or as long as the budget allows
     from mmsolo.utils.time_budget import (after_training_s, describe_cpu,
@@ -248,7 +250,7 @@ def main():
     if args.epochs:
         schedule = [f'train_cfg.max_epochs={args.epochs}']
     elif budget is not None:
-        calib, cfg = calibrate(args, work_dir, data_opts)
+        calib = calibrate(args, cfg, work_dir, data_opts)
         batch = cfg.train_dataloader.batch_size
         margin = 0.05
         epochs = plan_epochs(budget,
@@ -332,6 +334,7 @@ def main():
               'score threshold: AP is 0 (train longer)')
     segm = metrics.get('coco/segm_mAP', 0.)
     bbox = metrics.get('coco/bbox_mAP', 0.)
+    from mmengine.config import Config
     trained = Config.fromfile(trained_config)
     # the epochs trained (TimeBudgetHook may have ended training early)
     epochs = checkpoint_epoch(checkpoint)
