@@ -7,12 +7,12 @@ its centre. On data unlike COCO the paper's values leave levels empty or
 crowded, and put two instances' centres in one cell. The three steps:
 
 1. :func:`instance_stats`: scales and centres after the config's resize;
-2. :func:`propose_input_factor`, :func:`propose_scale_ranges`: an input
-   scale that makes small objects big enough for the finest level, and
-   ranges spaced evenly (in log scale) over the scales present, with the
-   paper's overlap (adjacent ranges share a factor of 2);
-3. :func:`propose_num_grids`: per level the fewest cells (fast) whose
-   centre collisions stay below a rate.
+2. :func:`propose_input_factor`: an input scale that brings the instances
+   to the sizes the config's levels are made for, within a cost bound
+   (the input's pixels); the config's ``scale_ranges`` follow its levels'
+   strides and are kept: the input scale moves the instances into them;
+3. :func:`propose_num_grids`: per level the config's grid, made finer
+   where too many instances share their centre cell.
 """
 import math
 from typing import Dict, List, Sequence, Tuple
@@ -69,36 +69,28 @@ def instance_stats(data_infos: Sequence[dict], scale: Sequence[int],
 
 
 def propose_input_factor(scales: np.ndarray,
-                         min_scale: float = 12.,
-                         max_factor: float = 2.) -> float:
-    """Up-scale the input when a tenth of the instances are smaller than
-    ``min_scale`` pixels (at most ``max_factor``); else 1."""
+                         low: float = 12.,
+                         high: float = 48.,
+                         max_factor: float = 1.,
+                         min_factor: float = 0.5) -> float:
+    """An input scale factor that puts the smallest tenth of the instances
+    between ``low`` and ``high`` pixels, within the bounds.
+
+    Training time grows with the input's pixels (the factor squared), so
+    the default bounds only ever shrink the input: when a tenth of the
+    instances are smaller than ``high`` pixels the input keeps its scale;
+    when they are all larger, the input shrinks (to ``min_factor`` at
+    most) and each iteration costs less. Up-scaling, for data whose
+    instances are smaller than ``low``, needs ``max_factor > 1``.
+    """
     if len(scales) == 0:
         return 1.
     p10 = float(np.percentile(scales, 10))
-    return 1. if p10 >= min_scale else min(max_factor, min_scale / p10)
-
-
-def propose_scale_ranges(scales: np.ndarray,
-                         num_levels: int) -> List[Tuple[int, int]]:
-    """Ranges evenly spaced in log scale over the 2nd-98th percentiles.
-
-    Adjacent ranges overlap as the paper's do (an instance near a boundary
-    trains both levels): by a factor of 2 where the levels are at least a
-    factor of 2 apart, else by the levels' own ratio, so that no instance
-    trains more than two levels. The first starts at 1 and the last ends at
-    2048 so that no instance is left out.
-    """
-    lo, hi = np.percentile(scales, [2, 98]) if len(scales) else (8., 512.)
-    lo, hi = max(float(lo), 1.), max(float(hi), float(lo) * 2)
-    edges = np.geomspace(lo, hi, num_levels + 1)
-    pad = min(math.sqrt(2), math.sqrt(edges[1] / edges[0]))
-    ranges = []
-    for k in range(num_levels):
-        low = 1 if k == 0 else int(round(edges[k] / pad))
-        high = 2048 if k == num_levels - 1 else int(round(edges[k + 1] * pad))
-        ranges.append((low, high))
-    return ranges
+    if p10 < low:
+        return min(max_factor, low / p10)
+    if p10 > high:
+        return max(min_factor, high / p10)
+    return 1.
 
 
 def level_members(scales: np.ndarray,
@@ -126,17 +118,17 @@ def collision_rate(stats: Dict[str, np.ndarray], members: np.ndarray,
 
 def propose_num_grids(stats: Dict[str, np.ndarray],
                       ranges: Sequence[Tuple[int, int]],
+                      grids: Sequence[int],
                       max_grids: Sequence[int],
-                      max_rate: float = 0.02,
-                      min_grid: int = 4) -> List[int]:
-    """Per level, the fewest cells (even numbers) whose collision rate is
-    at most ``max_rate``, capped by ``max_grids`` (the feature size)."""
-    grids = []
-    for members, cap in zip(level_members(stats['scales'], ranges), max_grids):
-        chosen = cap
-        for s in range(min_grid, cap + 1, 2):
-            if collision_rate(stats, members, s) <= max_rate:
-                chosen = s
-                break
-        grids.append(int(chosen))
-    return grids
+                      max_rate: float = 0.02) -> List[int]:
+    """Per level, the config's grid, made finer (by 2 cells at a time)
+    while more than ``max_rate`` of its instances share their centre cell,
+    up to ``max_grids`` (the level's feature size); never coarser."""
+    out = []
+    for members, grid, cap in zip(
+            level_members(stats['scales'], ranges), grids, max_grids):
+        s = grid
+        while s + 2 <= cap and collision_rate(stats, members, s) > max_rate:
+            s += 2
+        out.append(int(s))
+    return out

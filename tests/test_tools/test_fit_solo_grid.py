@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY_CFG = ROOT / 'tests' / 'data' / 'configs' / 'tiny_solo_shapes.py'
 
 
-def fit(data_root, out):
+def fit(data_root, out, *extra):
     sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
     try:
         import fit_solo_grid
@@ -22,7 +22,7 @@ def fit(data_root, out):
         sys.path.pop(0)
     return fit_solo_grid.main([
         str(TINY_CFG), '--out',
-        str(out), '--cfg-options',
+        str(out), *extra, '--cfg-options',
         f'train_dataloader.dataset.data_root={data_root}'
     ])
 
@@ -51,20 +51,27 @@ def datasets(tmp_path_factory):
 
 
 def test_proposals_follow_the_data(datasets, tmp_path):
+    base = Config.fromfile(str(TINY_CFG)).model.mask_head
     small = fit(datasets['small'], tmp_path / 'small.py')
+    small_x4 = fit(datasets['small'], tmp_path / 'small_x4.py', '--max-cost',
+                   '4')
     large = fit(datasets['large'], tmp_path / 'large.py')
-    # small objects: a larger input; ranges where the objects are
-    assert small['factor'] > 1 and large['factor'] == 1
-    assert small['scale_ranges'][-2][1] < large['scale_ranges'][-2][1]
-    for result in (small, large):
+    # by default no proposal costs more than the config: small objects
+    # keep the input, large ones shrink it (less time per iteration)
+    assert small['factor'] == 1 and small['cost'] == 1
+    assert large['factor'] < 1 and large['cost'] == pytest.approx(
+        large['factor']**2)
+    assert large['scale'][0] % 32 == 0
+    # a larger budget lets small objects have a larger input
+    assert 1 < small_x4['factor'] <= 2 and small_x4['cost'] <= 4
+    for result in (small, small_x4, large):
+        # the ranges follow the levels' strides: the config's are kept
+        assert result['scale_ranges'] == [tuple(r) for r in base.scale_ranges]
+        # grids are never coarser than the config's
+        assert all(g >= b for g, b in zip(result['num_grids'], base.num_grids))
         scales = result['stats']['scales'] * result['factor']
         members = grid_fit.level_members(scales, result['scale_ranges'])
-        # every instance trains some level, and no level is left empty
         assert len(np.unique(np.concatenate(members))) == len(scales)
-        assert all(len(m) for m in members)
-        # and at most two levels, as with the paper's ranges
-        levels = np.bincount(np.concatenate(members), minlength=len(scales))
-        assert levels.max() <= 2
     assert osp.isfile(tmp_path / 'small.png')
 
 
@@ -72,35 +79,29 @@ def test_child_config_builds(datasets, tmp_path):
     from mmengine.registry import init_default_scope
 
     from mmsolo.registry import MODELS
-    result = fit(datasets['small'], tmp_path / 'child.py')
+    result = fit(datasets['large'], tmp_path / 'child.py')
     cfg = Config.fromfile(str(tmp_path / 'child.py'))
     head = cfg.model.mask_head
-    assert [tuple(r) for r in head.scale_ranges] == result['scale_ranges']
     assert head.num_grids == result['num_grids']
-    resize = [
-        s for s in cfg.train_dataloader.dataset.pipeline
-        if s['type'].endswith('Resize')
-    ][0]
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        resize = [
+            s for s in cfg[loader].dataset.pipeline
+            if s['type'].endswith('Resize')
+        ][0]
+        assert tuple(resize['scale']) == result['scale']
     base = Config.fromfile(str(TINY_CFG))
-    assert resize['scale'][0] > base.img_scale[0]  # up-scaled
-    assert resize['scale'][0] % 32 == 0
+    assert result['scale'][0] < base.img_scale[0]  # down-scaled
     init_default_scope('mmsolo')
     MODELS.build(cfg.model)
 
 
-def test_scale_ranges_overlap_as_the_papers():
-    # scales a factor of 2 apart per level: 2x overlaps, as the paper's
-    wide = np.geomspace(10, 10 * 2**5, 1000)
-    ranges = grid_fit.propose_scale_ranges(wide, 5)
-    for (_, high), (low, _) in zip(ranges[:-1], ranges[1:]):
-        assert high / low == pytest.approx(2, rel=0.1)
-    # a narrow distribution: each instance still trains at most two levels
-    narrow = np.geomspace(80, 160, 1000)
-    ranges = grid_fit.propose_scale_ranges(narrow, 5)
-    levels = np.bincount(
-        np.concatenate(grid_fit.level_members(narrow, ranges)),
-        minlength=len(narrow))
-    assert levels.min() >= 1 and levels.max() <= 2
+def test_input_factor_bounds():
+    tiny = np.full(100, 4.)
+    assert grid_fit.propose_input_factor(tiny) == 1  # no extra cost
+    assert grid_fit.propose_input_factor(tiny, max_factor=2) == 2
+    assert grid_fit.propose_input_factor(np.full(100, 30.)) == 1
+    assert grid_fit.propose_input_factor(np.full(100, 64.)) == 0.75
+    assert grid_fit.propose_input_factor(np.full(100, 500.)) == 0.5
 
 
 def test_collision_rate_and_grids():
@@ -116,9 +117,12 @@ def test_collision_rate_and_grids():
     stats['image'] = np.array([0, 1, 2])
     assert grid_fit.collision_rate(stats, members, 2) == 0
     stats['image'] = np.array([0, 0, 0])
-    assert grid_fit.propose_num_grids(stats, [(1, 100)], [40], 0.0, 2) == [4]
+    ranges = [(1, 100)]
+    assert grid_fit.propose_num_grids(stats, ranges, [2], [40], 0.) == [4]
     # a cap (the feature size) wins over the collision rate
-    assert grid_fit.propose_num_grids(stats, [(1, 100)], [2], 0.0, 2) == [2]
+    assert grid_fit.propose_num_grids(stats, ranges, [2], [2], 0.) == [2]
+    # never coarser than the config's grid
+    assert grid_fit.propose_num_grids(stats, ranges, [8], [40], 0.) == [8]
 
 
 def test_resize_factor_matches_mmcv():

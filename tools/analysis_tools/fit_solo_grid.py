@@ -1,13 +1,16 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
-"""Fit SOLO's scale ranges, grids and input scale to a config's train set.
+"""Fit SOLO's input scale and grids to a config's train set.
 
 Reads the config's training set, measures its instances after the config's
 resize (scale = sqrt of the box area, which SOLO's level assignment uses;
 instances per image; how often two centres fall into one grid cell) and
-proposes ``scale_ranges``, ``num_grids`` and the input scale
-(:mod:`mmsolo.utils.grid_fit`). Prints the old and new assignment side by
-side, draws the scale distribution over both sets of ranges
-(``--plot``, PNG) and, with ``--out``, writes a child config with them.
+proposes the input scale and ``num_grids`` (:mod:`mmsolo.utils.grid_fit`);
+the config's ``scale_ranges`` follow its levels' strides and are kept: the
+input scale moves the instances into them. The input's pixels are the cost
+model: by default a proposal never costs more time per iteration than the
+config (``--max-cost``). Prints the old and new assignment side by side,
+draws the scale distribution over the ranges (``--plot``, PNG) and, with
+``--out``, writes a child config.
 
 Example::
 
@@ -51,9 +54,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='largest fraction of a level\'s instances sharing their centre '
         'cell with another instance (default 0.02)')
     parser.add_argument(
+        '--max-cost',
+        type=float,
+        default=1.,
+        help='largest time per training iteration of the proposal, relative '
+        'to the config\'s, estimated by the input\'s pixels (default 1: the '
+        'input is only ever shrunk; 4 allows doubling it for small objects)')
+    parser.add_argument(
         '--no-rescale',
         action='store_true',
-        help='keep the input scale (fit ranges and grids only)')
+        help='keep the input scale (fit the grids only)')
     add_cfg_options_arg(parser, 'overrides')
     return parser.parse_args(argv)
 
@@ -66,12 +76,15 @@ def find_resize(pipeline) -> dict:
     raise SystemExit('the pipeline has no Resize step to fit the scale of')
 
 
-def rescaled_pipeline(pipeline, factor: float, divisor: int = 32) -> list:
-    """A copy of ``pipeline`` whose Resize scale is ``factor`` larger."""
+def rescaled(scale, factor: float, divisor: int = 32) -> tuple:
+    """A Resize ``scale`` times ``factor``, rounded up to ``divisor``."""
+    return tuple(math.ceil(s * factor / divisor) * divisor for s in scale)
+
+
+def rescaled_pipeline(pipeline, scale) -> list:
+    """A copy of ``pipeline`` whose Resize scale is ``scale``."""
     pipeline = copy.deepcopy([dict(step) for step in pipeline])
-    resize = find_resize(pipeline)
-    resize['scale'] = tuple(
-        math.ceil(s * factor / divisor) * divisor for s in resize['scale'])
+    find_resize(pipeline)['scale'] = tuple(scale)
     return pipeline
 
 
@@ -88,7 +101,8 @@ def report(stats, ranges, grids, strides) -> list:
 
 
 def draw(stats, old, new, out_file: str) -> None:
-    """Histogram of instance scales with the old and new level ranges."""
+    """Histograms of the instance scales at the config's and the proposed
+    input scale, over the levels' ranges."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -113,14 +127,13 @@ def draw(stats, old, new, out_file: str) -> None:
     plt.close(fig)
 
 
-def child_config(base: str, ranges, grids, pipelines: dict) -> str:
+def child_config(base: str, grids, pipelines: dict) -> str:
     """The text of a child config of ``base`` with the proposal."""
     lines = [
-        '# Written by tools/analysis_tools/fit_solo_grid.py: scale ranges,',
-        '# grids and input scale fitted to the training set.',
+        '# Written by tools/analysis_tools/fit_solo_grid.py: grids and input',
+        '# scale fitted to the training set.',
         f'_base_ = {osp.abspath(base)!r}', '',
-        f'model = dict(mask_head=dict(scale_ranges={ranges!r}, '
-        f'num_grids={grids!r}))'
+        f'model = dict(mask_head=dict(num_grids={grids!r}))'
     ]
     for loader, pipeline in pipelines.items():
         lines.append(f'{loader} = dict(dataset=dict(pipeline={pipeline!r}))')
@@ -141,14 +154,19 @@ def main(argv=None) -> dict:
     old_ranges = [tuple(r) for r in head.scale_ranges]
     old_grids = list(head.num_grids)
 
+    old_scale = tuple(resize['scale'])
     factor = 1. if args.no_rescale else grid_fit.propose_input_factor(
-        stats['scales'])
+        stats['scales'], max_factor=math.sqrt(args.max_cost))
+    new_scale = old_scale if factor == 1 else rescaled(old_scale, factor)
+    # the factor the rounded scale gives, and its cost (the pixels)
+    factor = min(n / o for n, o in zip(new_scale, old_scale))
+    cost = (new_scale[0] * new_scale[1]) / (old_scale[0] * old_scale[1])
     new_stats = dict(
         stats, scales=stats['scales'] * factor, sizes=stats['sizes'] * factor)
-    ranges = grid_fit.propose_scale_ranges(new_stats['scales'], len(strides))
+    ranges = old_ranges
     side = float(new_stats['sizes'].max()) if len(new_stats['sizes']) else 0
     max_grids = [max(4, int(side // s)) for s in strides]
-    grids = grid_fit.propose_num_grids(new_stats, ranges, max_grids,
+    grids = grid_fit.propose_num_grids(new_stats, ranges, old_grids, max_grids,
                                        args.max_collisions)
 
     counts = stats['counts']
@@ -161,7 +179,8 @@ def main(argv=None) -> dict:
     header = '| level | stride | range | instances | grid | collisions |'
     for name, rows in (('config', report(stats, old_ranges, old_grids,
                                          strides)),
-                       (f'proposal (input x{factor:.2f})',
+                       (f'proposal: input {new_scale} (x{factor:.2f}), '
+                        f'~{cost:.2f}x the time per iteration',
                         report(new_stats, ranges, grids, strides))):
         print(f'\n{name}\n{header}\n|---|---|---|---|---|---|')
         for row in rows:
@@ -173,19 +192,29 @@ def main(argv=None) -> dict:
         draw(stats, (old_ranges, stats['scales']),
              (ranges, new_stats['scales']), plot)
         print(f'\nscale distribution: {plot}')
+    if not args.no_rescale and factor == 1. and len(stats['scales']) and \
+            np.percentile(stats['scales'], 10) < 12:
+        print('\na tenth of the instances are smaller than 12 px: a larger '
+              'input would help them, at the cost of time per iteration '
+              '(--max-cost 4 allows doubling it)')
     pipelines = {}
-    if factor != 1.:
+    if new_scale != old_scale:
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
             pipelines[loader] = rescaled_pipeline(cfg[loader].dataset.pipeline,
-                                                  factor)
+                                                  new_scale)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
-            f.write(child_config(args.config, ranges, grids, pipelines))
+            f.write(child_config(args.config, grids, pipelines))
         print(f'child config: {args.out}')
     return dict(
-        factor=factor, scale_ranges=ranges, num_grids=grids, stats=stats)
+        factor=factor,
+        scale=new_scale,
+        cost=cost,
+        scale_ranges=ranges,
+        num_grids=grids,
+        stats=stats)
 
 
 if __name__ == '__main__':

@@ -9,13 +9,28 @@ from .base_solo_head import BaseSOLOHead, solo_init_cfg
 
 class TowerSOLOHead(BaseSOLOHead):
     """A SOLO head whose mask branch is a CoordConv tower (SOLO, not
-    SOLOv2): the branch also reads ``num_coord_convs`` and ``with_cp``."""
+    SOLOv2): the branch also reads ``num_coord_convs``, ``with_cp`` and
+    ``tower_upsample``.
+
+    Args:
+        tower_upsample (bool): Up-sample the mask towers' features by 2
+            before the mask output convs, as in the paper. False runs the
+            output convs at the level's resolution and up-samples only the
+            chosen cells' logits (by ``mask_upsample``): the masks keep
+            their resolution, the output convs cost a quarter.
+        **kwargs: See :class:`BaseSOLOHead`.
+    """
+
+    def __init__(self, *args, tower_upsample: bool = True, **kwargs) -> None:
+        self.tower_upsample = tower_upsample
+        super().__init__(*args, **kwargs)
 
     def branch_args(self) -> dict:
         return dict(
             super().branch_args(),
             num_coord_convs=self.num_coord_convs,
-            with_cp=self.with_cp)
+            with_cp=self.with_cp,
+            tower_upsample=self.tower_upsample)
 
 
 @MODELS.register_module()

@@ -88,15 +88,26 @@ class BaseMaskBranch(nn.Module, metaclass=ABCMeta):
 
     Args:
         num_grids (Sequence[int]): Grid size S of each level.
-        mask_upsample (int): Chosen cells' logits are up-sampled by
-            ``mask_upsample / 2`` (bilinear) after the branch's own
-            resolution (2: none).
+        mask_upsample (int): A level's masks have ``mask_upsample`` times
+            the resolution of its features: chosen cells' logits are
+            up-sampled (bilinear) by ``mask_upsample / out_upsample``.
+        out_upsample (int): How many times finer than the level's features
+            the branch's own outputs are (2: the paper's towers up-sample
+            their features by 2 before the output convs).
     """
 
-    def __init__(self, num_grids: Sequence[int], mask_upsample: int = 2):
+    def __init__(self,
+                 num_grids: Sequence[int],
+                 mask_upsample: int = 2,
+                 out_upsample: int = 2):
         super().__init__()
+        if mask_upsample % out_upsample:
+            raise ValueError(f'mask_upsample ({mask_upsample}) must be a '
+                             f'multiple of {out_upsample}, the resolution '
+                             'of the mask outputs')
         self.num_grids = list(num_grids)
         self.mask_upsample = mask_upsample
+        self.out_upsample = out_upsample
         self._init_layers()
 
     @abstractmethod
@@ -238,14 +249,16 @@ class BaseMaskBranch(nn.Module, metaclass=ABCMeta):
     def mask_feat_size(self, outs: Tuple[Tensor]) -> Tuple[int, int]:
         """(h, w) of a level's mask predictions (after up-sampling)."""
         h, w = outs[0].shape[-2:]
-        scale = self.mask_upsample // 2
+        scale = self.mask_upsample // self.out_upsample
         return h * scale, w * scale
 
     def upsample_logits(self, logits: Tensor) -> Tensor:
-        """Up-sample chosen cells' logits by ``mask_upsample / 2``."""
-        if self.mask_upsample == 2:
+        """Up-sample chosen cells' logits by ``mask_upsample /
+        out_upsample``."""
+        scale = self.mask_upsample // self.out_upsample
+        if scale == 1:
             return logits
-        return resize_stack(logits, scale_factor=self.mask_upsample // 2)
+        return resize_stack(logits, scale_factor=scale)
 
     def to_out_size(self, probs: Tensor, out_size: Tuple[int, int]) -> Tensor:
         """Resize (K, h, w) soft masks to ``out_size`` if they differ."""

@@ -178,7 +178,7 @@ class DynamicMaskBranch(BaseMaskBranch):
 
     def mask_feat_size(self, outs: Tuple[Tensor]) -> Tuple[int, int]:
         h, w = outs[1].shape[-2:]
-        scale = self.mask_upsample // 2
+        scale = self.mask_upsample // self.out_upsample
         return h * scale, w * scale
 
     def flip(self, outs: Tuple[Tensor], level: int,

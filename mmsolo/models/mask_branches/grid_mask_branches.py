@@ -36,6 +36,10 @@ class TowerMaskBranch(BaseMaskBranch):
         num_coord_convs (int): Tower convs that receive the coordinates.
         norm_cfg (dict): Normalisation of the tower convs.
         mask_upsample (int): See :class:`BaseMaskBranch`.
+        tower_upsample (bool): Up-sample the towers' features by 2 before
+            the output convs (the paper); False runs the output convs at
+            the level's resolution and up-samples only chosen cells'
+            logits, by ``mask_upsample``: the output convs cost a quarter.
         with_cp (bool): Recompute the towers in the backward pass.
         conv_cfg (callable, optional): Conv config of the ``i``-th tower
             conv.
@@ -49,8 +53,10 @@ class TowerMaskBranch(BaseMaskBranch):
                  num_coord_convs: int,
                  norm_cfg: ConfigType,
                  mask_upsample: int = 2,
+                 tower_upsample: bool = True,
                  with_cp: bool = False,
                  conv_cfg: Optional[Callable[[int], OptConfigType]] = None):
+        self.tower_upsample = tower_upsample
         self.in_channels = in_channels
         self.feat_channels = feat_channels
         self.stacked_convs = stacked_convs
@@ -58,7 +64,8 @@ class TowerMaskBranch(BaseMaskBranch):
         self.norm_cfg = norm_cfg
         self.with_cp = with_cp
         self.conv_cfg = conv_cfg
-        super().__init__(num_grids, mask_upsample)
+        super().__init__(
+            num_grids, mask_upsample, out_upsample=2 if tower_upsample else 1)
 
     def build_tower(self, coord_channels: int) -> nn.ModuleList:
         """A mask tower whose first convs receive ``coord_channels``."""
@@ -68,7 +75,8 @@ class TowerMaskBranch(BaseMaskBranch):
 
     def run_tower(self, tower: nn.ModuleList, feat: Tensor,
                   coords: str) -> Tensor:
-        """Run a tower with CoordConv inputs, then up-sample by 2.
+        """Run a tower with CoordConv inputs, then up-sample by 2 (unless
+        ``tower_upsample`` is False).
 
         Args:
             tower (nn.ModuleList): The convs.
@@ -76,7 +84,7 @@ class TowerMaskBranch(BaseMaskBranch):
             coords (str): Coordinates to append (``'xy'``, ``'x'``, ``'y'``).
 
         Returns:
-            Tensor: (N, feat_channels, 2H, 2W).
+            Tensor: (N, feat_channels, 2H, 2W), or (H, W).
         """
 
         def run(feat: Tensor) -> Tensor:
@@ -90,11 +98,13 @@ class TowerMaskBranch(BaseMaskBranch):
             feat = checkpoint(run, feat, use_reentrant=False)
         else:
             feat = run(feat)
+        if not self.tower_upsample:
+            return feat
         return F.interpolate(feat, scale_factor=2, mode='bilinear')
 
     @abstractmethod
     def forward_towers(self, feat: Tensor) -> Tuple[Tensor]:
-        """Tower outputs (up-sampled by 2) of one level's features."""
+        """Tower outputs (see :meth:`run_tower`) of one level's features."""
 
     @abstractmethod
     def forward_level(self, tower_outs: Tuple[Tensor],

@@ -35,6 +35,10 @@ def test_to_mmdet_model_cfg(kind):
         bad = to_mmsolo(small_solo_cfg(kind, **{key: value}))
         with pytest.raises(ValueError, match=key):
             to_mmdet_model_cfg(bad)
+    if kind != 'solov2':
+        bad = to_mmsolo(small_solo_cfg(kind, tower_upsample=False))
+        with pytest.raises(ValueError, match='tower_upsample'):
+            to_mmdet_model_cfg(bad)
     bad = dict(ours, test_cfg=dict(ours['test_cfg'], nms_type='mask'))
     with pytest.raises(ValueError, match='nms_type'):
         to_mmdet_model_cfg(bad)

@@ -302,6 +302,44 @@ def test_mask_upsample_gives_finer_masks(kind):
         assert r.masks.shape[-2:] == p.masks.shape[-2:] == (64, 64)
 
 
+@pytest.mark.parametrize('kind', HEADS)
+def test_tower_upsample_off_keeps_the_mask_resolution(kind):
+    paper = build_head(kind, mask_upsample=4, soft_mask_targets=True)
+    cheap = build_head(
+        kind, mask_upsample=4, soft_mask_targets=True, tower_upsample=False)
+    # the same parameters: only where the output convs run changes
+    cheap.load_state_dict(paper.state_dict())
+    outs, cheap_outs = paper(feats()), cheap(feats())
+    level_feats = cheap.resize_feats(feats())
+    for level, (a, b) in enumerate(zip(outs[0], cheap_outs[0])):
+        # the branch's outputs at the level's features' resolution ...
+        assert b[0].shape[-2:] == level_feats[level].shape[-2:]
+        assert a[0].shape[-1] == 2 * b[0].shape[-1]
+        # ... and the masks as fine as the paper's branch gives them
+        assert cheap.mask_branch.mask_feat_size(b) == \
+            paper.mask_branch.mask_feat_size(a)
+    img_inds, cells = torch.tensor([0, 1, 1]), torch.tensor([0, 5, 9])
+    preds = cheap.mask_branch.preds_for_loss(cheap_outs[0][0], 0, img_inds,
+                                             cells)
+    # stride 8 / mask_upsample 4: masks at stride 2 of the 64x64 input
+    assert preds.shape == paper.mask_branch.preds_for_loss(
+        outs[0][0], 0, img_inds, cells).shape == (3, 32, 32)
+    losses = cheap.loss_by_feat(
+        *cheap_outs, [gt_instances(3), gt_instances(1)], metas())
+    assert torch.isfinite(losses['loss_mask']) and losses['loss_mask'] > 0
+    sum(losses.values()).backward()
+    assert all(p.grad is not None for p in cheap.parameters())
+    cheap.eval()
+    torch.manual_seed(0)
+    for name, p in cheap.named_parameters():
+        if name.startswith(('conv_mask_list', 'conv_cls')):
+            torch.nn.init.normal_(p, std=0.5)  # confident cells and masks
+    with torch.no_grad():
+        res = cheap.predict_by_feat(*cheap(feats()), batch_img_metas=metas())
+    assert sum(len(r) for r in res) > 0
+    assert all(r.masks.shape[-2:] == (64, 64) for r in res)
+
+
 def test_bad_mask_upsample():
     for bad in (1, 3):
         with pytest.raises(ValueError, match='mask_upsample'):
