@@ -1,27 +1,55 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
-# Quick start with the Decoupled-Light head (the authors' light model): one
-# mask tower shared by the X and Y outputs, here with 2 convs per tower and
-# 48 channels in the FPN and the head. On the shapes set this learned more per
-# minute on a CPU than deeper or wider heads (configs/quickstart/README.md),
-# so the main job trains it for more epochs in the same time. Grids of
-# 20/12 cells at levels 2/4 (16/8 in the base) gave a higher mask AP.
-# The category loss counts twice: confusing the classes of small shapes was
-# the main source of high-scored false positives, and in 8-epoch runs the
-# weight 2 gave mask AP 0.280 against 0.229 (weight 1) and 0.254 (weight 4).
-_base_ = './decoupled-solo_r18_fpn_shapes.py'
+# The main job's model: the Decoupled-Light quick start of
+# ./decoupled-solo-light_r18_fpn_shapes-192.py made cheaper per image, so
+# that a 2-core CPU without native bfloat16 trains enough epochs in the
+# quick start's 15 minutes (configs/quickstart/README.md, "Accuracy per
+# CPU-minute"): a 160x160 input, ResNet-18 with 16 base channels, FPN and
+# head 32 channels wide, an FPN from C3 (no P2: levels 0-2 read P3, levels
+# 3-4 P4, both already at the head's strides 8 and 16) and the mask output
+# convs at the levels' resolution (tower_upsample=False; the masks stay at
+# stride 2).
+_base_ = './decoupled-solo-light_r18_fpn_shapes-192.py'
 
-max_epochs = 21  # of 2000 generated images: 5250 iterations
-feat_channels = 48
+img_scale = (160, 160)
+feat_channels = 32
+# without a time budget (tools/train.py): what the main job's 15 minutes
+# hold on a 2-core CPU with AVX512-BF16; --budget-min fits it to any CPU
+max_epochs = 54
 model = dict(
-    neck=dict(out_channels=feat_channels),
+    backbone=dict(base_channels=16),
+    neck=dict(
+        in_channels=[16, 32, 64, 128],
+        out_channels=feat_channels,
+        start_level=1),
     mask_head=dict(
-        type='DecoupledSOLOLightHead',
         in_channels=feat_channels,
         feat_channels=feat_channels,
-        stacked_convs=2,
-        num_grids=[24, 20, 16, 12, 8],
-        dcn_cfg=None,
-        loss_cls=dict(loss_weight=2.0)))
+        level_indices=[0, 0, 0, 1, 1],
+        resize_ends=False,
+        tower_upsample=False))
 
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(
+        type='mmdet.RandomFlip',
+        prob=[0.25, 0.25, 0.25],
+        direction=['horizontal', 'vertical', 'diagonal']),
+    dict(type='RandomTranspose', prob=0.5),
+    dict(type='mmdet.PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='mmdet.PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=max_epochs, val_interval=27)
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

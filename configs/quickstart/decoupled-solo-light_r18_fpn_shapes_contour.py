@@ -4,10 +4,11 @@
 # on the contours of the generated shapes, 2 pixels of the 192-pixel
 # network input wide, with the Focal loss on the masks instead of Dice;
 # everything else (data, schedule, TTA) as
-# decoupled-solo-light_r18_fpn_shapes.py, so it takes the same CPU time.
+# decoupled-solo-light_r18_fpn_shapes-192.py (the main job's model when
+# it was measured), so it takes the same CPU time.
 # Evaluation: boundary F-score at 2 pixels of the 256-pixel images and box
 # AP. Results: configs/solo/contour/README.md.
-_base_ = './decoupled-solo-light_r18_fpn_shapes.py'
+_base_ = './decoupled-solo-light_r18_fpn_shapes-192.py'
 
 contour_thickness = 2  # pixels of the network input
 

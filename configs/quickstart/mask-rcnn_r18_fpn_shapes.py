@@ -6,7 +6,7 @@
 # The model is mmdet's configs/_base_/models/mask-rcnn_r50_fpn.py with those
 # sizes; ``_scope_='mmdet'`` builds it and everything in it in mmdet's scope.
 # Set ``max_epochs`` so that it trains for the same CPU time as the SOLO.
-_base_ = './decoupled-solo-light_r18_fpn_shapes.py'
+_base_ = './decoupled-solo-light_r18_fpn_shapes-192.py'
 
 feat_channels = 48
 model = dict(

@@ -1,7 +1,8 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 # Quick start with SOLOv2 instead of the Decoupled-Light head: the same
 # backbone, neck width, data, pipelines, schedule and test-time flips as
-# ./decoupled-solo-light_r18_fpn_shapes.py (the default quick start), with
+# ./decoupled-solo-light_r18_fpn_shapes-192.py (the main job's model until
+# 2026-12-01, against which it was measured), with
 # SOLOv2's dynamic kernels and unified mask features.
 #
 #   python tools/train.py configs/quickstart/solov2_r18_fpn_shapes.py
@@ -10,7 +11,7 @@
 # their logits up-sampled by 2 for the loss and the masks (mask_upsample=4,
 # stride 2, as the default quick start's masks) and trained against
 # area-fraction targets. Kernels are computed only for chosen cells.
-_base_ = './decoupled-solo-light_r18_fpn_shapes.py'
+_base_ = './decoupled-solo-light_r18_fpn_shapes-192.py'
 
 feat_channels = 48
 mask_channels = 32  # E: channels of the mask features and of each kernel

@@ -14,7 +14,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs', 'quickstart',
                   'mask-rcnn_r18_fpn_shapes.py')
 SOLO = osp.join(REPO_ROOT, 'configs', 'quickstart',
-                'decoupled-solo-light_r18_fpn_shapes.py')
+                'decoupled-solo-light_r18_fpn_shapes-192.py')
 ENV = dict(os.environ, OMP_NUM_THREADS='1')
 
 

@@ -40,7 +40,8 @@ def _train(monkeypatch,
            max_epochs,
            deadline,
            reserve_s,
-           durations=()):
+           durations=(),
+           limit=None):
     import mmsolo  # noqa: F401
     clock = FakeClock()
     monkeypatch.setattr(time_budget_hook, 'time', clock)
@@ -52,7 +53,11 @@ def _train(monkeypatch,
     cfg.param_scheduler[0].end = 1  # warm-up: one iteration
     cfg.default_hooks.checkpoint.interval = max_epochs
     cfg.custom_hooks = [
-        dict(type='TimeBudgetHook', deadline=deadline, reserve_s=reserve_s)
+        dict(
+            type='TimeBudgetHook',
+            deadline=deadline,
+            reserve_s=reserve_s,
+            max_epochs=limit)
     ]
     runner = Runner.from_cfg(cfg)
     runner.register_hook(TickHook(clock, durations))
@@ -90,4 +95,17 @@ def test_lengthens_again_after_a_slow_stretch(monkeypatch, shapes_data_root,
     assert (tmp_path / 'epoch_6.pth').is_file()
     log = (tmp_path / runner.timestamp / f'{runner.timestamp}.log').read_text()
     assert 'ends after epoch 5 instead of 6 to finish within' in log
-    assert 'ends after epoch 6 instead of 5 again' in log
+    assert 'ends after epoch 6 instead of 5 (faster epochs' in log
+
+
+def test_lengthens_beyond_the_plan_up_to_max_epochs(monkeypatch,
+                                                    shapes_data_root,
+                                                    tmp_path):
+    """3 epochs planned, but the budget holds 5 of 10 s: training goes on
+    to max_epochs=4, the cosine with it."""
+    runner, _ = _train(
+        monkeypatch, shapes_data_root, tmp_path, 3, 55., 0., limit=4)
+    assert runner.train_loop.max_epochs == runner.epoch == 4
+    cosine = runner.param_schedulers[1]
+    assert cosine.end == cosine.T_max == 8
+    assert (tmp_path / 'epoch_4.pth').is_file()

@@ -8,7 +8,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
                   'mask_resolution_bound.py')
 CONFIG = osp.join(REPO_ROOT, 'configs', 'quickstart',
-                  'decoupled-solo-light_r18_fpn_shapes.py')
+                  'decoupled-solo-light_r18_fpn_shapes-192.py')
 PAPER_HEAD = [
     'model.mask_head.mask_upsample=2',
     'model.mask_head.soft_mask_targets=False',

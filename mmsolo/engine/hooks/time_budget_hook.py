@@ -21,30 +21,37 @@ class TimeBudgetHook(Hook):
     parameter schedulers that run to the end of training (the cosine decay
     of the quick-start configs) are re-targeted to the new end, so that the
     learning rate still decays to its minimum. When the machine is fast
-    again after a slow stretch, and more epochs fit again, training is
-    lengthened in the same way, never beyond the epochs planned at the
-    start. The quick start (``tools/quickstart.sh --budget-min``) plans the
-    epochs from a calibration run and adds this hook for when the machine
-    turns out slower than calibrated (other work on it, thermal limits).
+    again after a slow stretch, or faster than planned from the start,
+    and more epochs fit, training is lengthened in the same way, up to
+    ``max_epochs``. The quick start (``tools/quickstart.sh --budget-min``)
+    plans the epochs from a short calibration run and adds this hook for
+    when the machine turns out slower or faster than calibrated (other work
+    on it, thermal limits, a calibration that met a slow moment).
 
     Args:
         deadline (float): Unix time by which training must have ended.
         reserve_s (float): Seconds to keep before the deadline (for the
             test and whatever follows training).
+        max_epochs (int, optional): Never lengthen training beyond this
+            many epochs; None: the epochs planned at the start.
     """
     priority = 'NORMAL'  # before the checkpoint hook sees max_epochs
 
-    def __init__(self, deadline: float, reserve_s: float = 0.) -> None:
+    def __init__(self,
+                 deadline: float,
+                 reserve_s: float = 0.,
+                 max_epochs: Optional[int] = None) -> None:
         self.deadline = float(deadline)
         self.reserve_s = float(reserve_s)
+        self.max_epochs = max_epochs
         self._start: Optional[float] = None
         self._start_epoch = 0
-        self._planned = 0
+        self._limit = 0
 
     def before_train(self, runner) -> None:
         self._start = time.time()
         self._start_epoch = runner.epoch
-        self._planned = runner.train_loop.max_epochs
+        self._limit = self.max_epochs or runner.train_loop.max_epochs
 
     def after_train_epoch(self, runner) -> None:
         loop = runner.train_loop
@@ -52,14 +59,13 @@ class TimeBudgetHook(Hook):
         per_epoch = (time.time() - self._start) / (
             finished - self._start_epoch)
         left = self.deadline - self.reserve_s - time.time()
-        fit = min(self._planned,
-                  finished + max(0, math.floor(left / per_epoch)))
+        fit = min(self._limit, finished + max(0, math.floor(left / per_epoch)))
         current = loop.max_epochs
         if fit == current:
             return
         self.set_max_epochs(runner, fit)
         why = ('to finish within' if fit < current else
-               'again (faster epochs since): it still fits')
+               '(faster epochs than planned): it still fits')
         print_log(
             f'TimeBudgetHook: epochs take {per_epoch:.1f} s here; training '
             f'ends after epoch {fit} instead of {current} {why} the time '
