@@ -151,7 +151,8 @@ def main(argv=None) -> dict:
                                     resize.get('keep_ratio', False))
     head = cfg.model.mask_head
     strides = list(head.strides)
-    old_ranges = [tuple(r) for r in head.scale_ranges]
+    # kept: they follow the levels' strides (see the module docstring)
+    ranges = [tuple(r) for r in head.scale_ranges]
     old_grids = list(head.num_grids)
 
     old_scale = tuple(resize['scale'])
@@ -163,7 +164,6 @@ def main(argv=None) -> dict:
     cost = (new_scale[0] * new_scale[1]) / (old_scale[0] * old_scale[1])
     new_stats = dict(
         stats, scales=stats['scales'] * factor, sizes=stats['sizes'] * factor)
-    ranges = old_ranges
     side = float(new_stats['sizes'].max()) if len(new_stats['sizes']) else 0
     max_grids = [max(4, int(side // s)) for s in strides]
     grids = grid_fit.propose_num_grids(new_stats, ranges, old_grids, max_grids,
@@ -177,8 +177,7 @@ def main(argv=None) -> dict:
         f' px, 10-90 % {np.percentile(stats["scales"], 10):.1f}-'
         f'{np.percentile(stats["scales"], 90):.1f} px')
     header = '| level | stride | range | instances | grid | collisions |'
-    for name, rows in (('config', report(stats, old_ranges, old_grids,
-                                         strides)),
+    for name, rows in (('config', report(stats, ranges, old_grids, strides)),
                        (f'proposal: input {new_scale} (x{factor:.2f}), '
                         f'~{cost:.2f}x the time per iteration',
                         report(new_stats, ranges, grids, strides))):
@@ -189,8 +188,8 @@ def main(argv=None) -> dict:
     plot = args.plot or (osp.splitext(args.out)[0] +
                          '.png' if args.out else None)
     if plot:
-        draw(stats, (old_ranges, stats['scales']),
-             (ranges, new_stats['scales']), plot)
+        draw(stats, (ranges, stats['scales']), (ranges, new_stats['scales']),
+             plot)
         print(f'\nscale distribution: {plot}')
     if not args.no_rescale and factor == 1. and len(stats['scales']) and \
             np.percentile(stats['scales'], 10) < 12:

@@ -248,7 +248,11 @@ class BaseMaskBranch(nn.Module, metaclass=ABCMeta):
 
     def mask_feat_size(self, outs: Tuple[Tensor]) -> Tuple[int, int]:
         """(h, w) of a level's mask predictions (after up-sampling)."""
-        h, w = outs[0].shape[-2:]
+        return self.upsampled_size(outs[0])
+
+    def upsampled_size(self, feat: Tensor) -> Tuple[int, int]:
+        """(h, w) of ``feat``'s maps after :meth:`upsample_logits`."""
+        h, w = feat.shape[-2:]
         scale = self.mask_upsample // self.out_upsample
         return h * scale, w * scale
 

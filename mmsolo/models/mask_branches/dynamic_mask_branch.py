@@ -177,9 +177,7 @@ class DynamicMaskBranch(BaseMaskBranch):
             self.apply_kernels(kernels[cells], mask_feats).sigmoid(), out_size)
 
     def mask_feat_size(self, outs: Tuple[Tensor]) -> Tuple[int, int]:
-        h, w = outs[1].shape[-2:]
-        scale = self.mask_upsample // self.out_upsample
-        return h * scale, w * scale
+        return self.upsampled_size(outs[1])  # the mask features
 
     def flip(self, outs: Tuple[Tensor], level: int,
              direction: str) -> Tuple[Tensor]:
