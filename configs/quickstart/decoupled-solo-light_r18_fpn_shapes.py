@@ -28,10 +28,16 @@ model = dict(
         resize_ends=False,
         tower_upsample=False))
 
+# loading and resizing run once per image (kept in memory, ~0.2 MB each):
+# a tenth of a training iteration on a CPU
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
+    dict(
+        type='CachedCompose',
+        transforms=[
+            dict(type='LoadImageFromFile'),
+            dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+            dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True)
+        ]),
     dict(
         type='mmdet.RandomFlip',
         prob=[0.25, 0.25, 0.25],

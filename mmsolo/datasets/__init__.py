@@ -4,11 +4,13 @@ from .coco import (CocoDataset, DatasetConfigError, UnreadableImageError,
 from .shapes import (SHAPES_CLASSES, SUPPORTED_SHAPES, default_size_ranges,
                      ensure_shapes_dataset, make_shapes_dataset,
                      mask_to_polygons)
-from .transforms import MasksToContours, RandomTranspose, mask_contour
+from .transforms import (CachedCompose, MasksToContours, RandomTranspose,
+                         mask_contour)
 
 __all__ = [
     'CocoDataset', 'DatasetConfigError', 'UnreadableImageError',
     'unreadable_reason', 'SHAPES_CLASSES', 'SUPPORTED_SHAPES',
     'default_size_ranges', 'ensure_shapes_dataset', 'make_shapes_dataset',
-    'mask_to_polygons', 'MasksToContours', 'RandomTranspose', 'mask_contour'
+    'mask_to_polygons', 'CachedCompose', 'MasksToContours', 'RandomTranspose',
+    'mask_contour'
 ]

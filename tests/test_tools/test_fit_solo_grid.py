@@ -14,14 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY_CFG = ROOT / 'tests' / 'data' / 'configs' / 'tiny_solo_shapes.py'
 
 
-def fit(data_root, out, *extra):
+def fit(data_root, out, *extra, config=TINY_CFG):
     sys.path.insert(0, str(ROOT / 'tools' / 'analysis_tools'))
     try:
         import fit_solo_grid
     finally:
         sys.path.pop(0)
     return fit_solo_grid.main([
-        str(TINY_CFG), '--out',
+        str(config), '--out',
         str(out), *extra, '--cfg-options',
         f'train_dataloader.dataset.data_root={data_root}'
     ])
@@ -64,6 +64,10 @@ def test_proposals_follow_the_data(datasets, tmp_path):
     assert large['scale'][0] % 32 == 0
     # a larger budget lets small objects have a larger input
     assert 1 < small_x4['factor'] <= 2 and small_x4['cost'] <= 4
+    # rounding to 32 pixels never exceeds the cost asked for
+    small_x2 = fit(datasets['small'], tmp_path / 'small_x2.py', '--max-cost',
+                   '2.25')
+    assert 1 < small_x2['factor'] <= 1.5 and small_x2['cost'] <= 2.25
     for result in (small, small_x4, large):
         # the ranges follow the levels' strides: the config's are kept
         assert result['scale_ranges'] == [tuple(r) for r in base.scale_ranges]
@@ -93,6 +97,26 @@ def test_child_config_builds(datasets, tmp_path):
     assert result['scale'][0] < base.img_scale[0]  # down-scaled
     init_default_scope('mmsolo')
     MODELS.build(cfg.model)
+
+
+def test_resize_inside_a_cached_compose(datasets, tmp_path):
+    """The Resize of a pipeline whose loading is cached is found and fitted
+    where it is."""
+    config = tmp_path / 'cached.py'
+    config.write_text(
+        f'_base_ = {str(TINY_CFG)!r}\n'
+        'train_pipeline = [\n'
+        '    dict(type=\'CachedCompose\',\n'
+        '         transforms=_base_.train_pipeline[:3]),\n'
+        '] + _base_.train_pipeline[3:]\n'
+        'train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n')
+    result = fit(datasets['large'], tmp_path / 'child.py', config=config)
+    cfg = Config.fromfile(str(tmp_path / 'child.py'))
+    cached = cfg.train_dataloader.dataset.pipeline[0]
+    assert cached['type'] == 'CachedCompose'
+    resize = [s for s in cached['transforms'] if s['type'].endswith('Resize')]
+    assert tuple(resize[0]['scale']) == result['scale'] != tuple(
+        Config.fromfile(str(TINY_CFG)).img_scale)
 
 
 def test_input_factor_bounds():

@@ -69,16 +69,31 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def find_resize(pipeline) -> dict:
-    """The pipeline's Resize step."""
+    """The pipeline's Resize step (also inside a step with ``transforms``,
+    such as ``CachedCompose``)."""
     for step in pipeline:
         if str(step['type']).split('.')[-1] == 'Resize':
             return step
+        try:
+            return find_resize(step.get('transforms') or [])
+        except SystemExit:
+            continue
     raise SystemExit('the pipeline has no Resize step to fit the scale of')
 
 
-def rescaled(scale, factor: float, divisor: int = 32) -> tuple:
-    """A Resize ``scale`` times ``factor``, rounded up to ``divisor``."""
-    return tuple(math.ceil(s * factor / divisor) * divisor for s in scale)
+def rescaled(scale,
+             factor: float,
+             max_cost: float = math.inf,
+             divisor: int = 32) -> tuple:
+    """A Resize ``scale`` times ``factor``, rounded up to ``divisor``, or
+    down where rounding up would cost more than ``max_cost`` (the pixels
+    relative to ``scale``'s)."""
+    up = tuple(math.ceil(s * factor / divisor) * divisor for s in scale)
+    if up[0] * up[1] <= max_cost * scale[0] * scale[1]:
+        return up
+    return tuple(
+        max(divisor,
+            math.floor(s * factor / divisor) * divisor) for s in scale)
 
 
 def rescaled_pipeline(pipeline, scale) -> list:
@@ -158,7 +173,8 @@ def main(argv=None) -> dict:
     old_scale = tuple(resize['scale'])
     factor = 1. if args.no_rescale else grid_fit.propose_input_factor(
         stats['scales'], max_factor=math.sqrt(args.max_cost))
-    new_scale = old_scale if factor == 1 else rescaled(old_scale, factor)
+    new_scale = old_scale if factor == 1 else rescaled(old_scale, factor,
+                                                       args.max_cost)
     # the factor the rounded scale gives, and its cost (the pixels)
     factor = min(n / o for n, o in zip(new_scale, old_scale))
     cost = (new_scale[0] * new_scale[1]) / (old_scale[0] * old_scale[1])

@@ -1,5 +1,8 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
+from .cached_compose import CachedCompose
 from .masks_to_contours import MasksToContours, mask_contour
 from .random_transpose import RandomTranspose
 
-__all__ = ['MasksToContours', 'RandomTranspose', 'mask_contour']
+__all__ = [
+    'CachedCompose', 'MasksToContours', 'RandomTranspose', 'mask_contour'
+]
