@@ -2,9 +2,10 @@
 import cv2
 import numpy as np
 import pytest
+import torch
 from mmcv.transforms import Compose
 
-from mmsolo.datasets.transforms import CachedCompose
+from mmsolo.datasets.transforms.cached_compose import CachedCompose, nbytes
 from mmsolo.registry import TRANSFORMS
 from mmsolo.utils.setup_env import register_all_modules
 
@@ -70,17 +71,29 @@ def test_outputs_are_copies(tmp_path):
     np.testing.assert_array_equal(cached(dict(img_path=path))['img'], kept)
 
 
-def test_max_items_bounds_the_cache(tmp_path):
+def test_max_mb_bounds_the_cache(tmp_path):
     paths = _images(tmp_path)
+    one = Compose(_load_and_resize())(dict(img_path=paths[0]))
+    size = nbytes(one['img']) + nbytes(one['homography_matrix'])
+    assert size >= 26 * 32 * 3
     counter = Counter()
-    cached = CachedCompose([counter] + _load_and_resize(), max_items=1)
+    cached = CachedCompose(
+        [counter] + _load_and_resize(), max_mb=1.5 * size / 2**20)
     for _ in range(2):
         for path in paths:
             cached(dict(img_path=path))
     # the first image is kept; the other two run the transforms each time
     assert counter.calls == 1 + 2 * 2
-    with pytest.raises(ValueError, match='max_items'):
-        CachedCompose(_load_and_resize(), max_items=-1)
+    with pytest.raises(ValueError, match='max_mb'):
+        CachedCompose(_load_and_resize(), max_mb=-1)
+
+
+def test_nbytes_counts_arrays_masks_and_boxes():
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmdet.structures.mask import BitmapMasks
+    masks = BitmapMasks(np.zeros((2, 4, 5), np.uint8), 4, 5)
+    boxes = HorizontalBoxes(torch.zeros(3, 4))
+    assert nbytes(dict(m=masks, b=[boxes, 'text', 1.0])) == 40 + 48
 
 
 def test_dropped_samples_are_not_cached(tmp_path):

@@ -1,11 +1,30 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """Running the deterministic head of a pipeline once per image."""
 import copy
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
+import numpy as np
+import torch
 from mmcv.transforms import BaseTransform, Compose
 
 from mmsolo.registry import TRANSFORMS
+
+
+def nbytes(obj: Any) -> int:
+    """The bytes of the arrays and tensors in ``obj`` (through dicts,
+    sequences and the attributes of mmdet's mask and box structures)."""
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, torch.Tensor):
+        return obj.element_size() * obj.numel()
+    if isinstance(obj, dict):
+        return sum(nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(nbytes(v) for v in obj)
+    for attr in ('masks', 'tensor'):  # BitmapMasks, HorizontalBoxes
+        if isinstance(getattr(obj, attr, None), (np.ndarray, torch.Tensor)):
+            return nbytes(getattr(obj, attr))
+    return 0
 
 
 @TRANSFORMS.register_module()
@@ -22,7 +41,7 @@ class CachedCompose(BaseTransform):
                 dict(type='LoadImageFromFile'),
                 dict(type='mmdet.LoadAnnotations', with_mask=True),
                 dict(type='mmdet.Resize', scale=(160, 160), keep_ratio=True),
-            ], max_items=4000),
+            ]),
             dict(type='mmdet.RandomFlip', prob=0.5),
             dict(type='mmdet.PackDetInputs'),
         ]
@@ -37,24 +56,25 @@ class CachedCompose(BaseTransform):
 
     Args:
         transforms (Sequence[dict | callable]): The deterministic transforms.
-        max_items (int, optional): Keep at most this many images' results
-            (the first ones seen); later images run ``transforms`` every
-            time. None: no limit. Defaults to 4000 (a 160x160 image with
-            its masks is ~0.2 MB: about 1 GB at most).
+        max_mb (float, optional): Keep the results of the first images
+            seen until their arrays take this many megabytes; later images
+            run ``transforms`` every time. None: no limit. Defaults to 1024
+            (a 160x160 image with its masks takes ~0.15 MB).
         key (str): The results' key that names an image. Defaults to
             ``'img_path'``.
     """
 
     def __init__(self,
                  transforms: Sequence[Union[dict, callable]],
-                 max_items: Optional[int] = 4000,
+                 max_mb: Optional[float] = 1024,
                  key: str = 'img_path') -> None:
-        if max_items is not None and max_items < 0:
-            raise ValueError(f'max_items must be >= 0, got {max_items}')
+        if max_mb is not None and max_mb < 0:
+            raise ValueError(f'max_mb must be >= 0, got {max_mb}')
         self.transforms = Compose(list(transforms))
-        self.max_items = max_items
+        self.max_mb = max_mb
         self.key = key
         self._cache: dict = {}
+        self._bytes = 0
 
     def transform(self, results: dict) -> Optional[dict]:
         """The cached results of ``transforms`` for this image, computed
@@ -75,10 +95,8 @@ class CachedCompose(BaseTransform):
         if name not in self._cache:
             before = dict(results)
             out = self.transforms(results)
-            if out is None:
-                return None
-            if self.max_items is None or len(self._cache) < self.max_items:
-                self._cache[name] = self._changes(before, out)
+            if out is not None:
+                self._keep(name, before, out)
             return out
         added, removed = self._cache[name]
         # the caller's results are a fresh copy (the dataset makes one per
@@ -89,20 +107,24 @@ class CachedCompose(BaseTransform):
         out.update(copy.deepcopy(added))
         return out
 
-    @staticmethod
-    def _changes(before: dict, after: dict) -> tuple:
-        """The keys (with values, copied) that the transforms added or
-        replaced, and the keys they removed."""
+    def _keep(self, name: str, before: dict, after: dict) -> None:
+        """Keep the keys (with values, copied) that the transforms added or
+        replaced, and the keys they removed, while within ``max_mb``."""
         added = {
             k: v
             for k, v in after.items() if k not in before or v is not before[k]
         }
+        size = nbytes(added)
+        if self.max_mb is not None and \
+                self._bytes + size > self.max_mb * 2**20:
+            return
         removed = [k for k in before if k not in after]
-        return copy.deepcopy(added), removed
+        self._cache[name] = (copy.deepcopy(added), removed)
+        self._bytes += size
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(transforms={self.transforms!r}, '
-                f'max_items={self.max_items}, key={self.key!r})')
+                f'max_mb={self.max_mb}, key={self.key!r})')
 
 
-__all__: List[str] = ['CachedCompose']
+__all__: List[str] = ['CachedCompose', 'nbytes']
