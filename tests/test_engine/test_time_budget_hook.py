@@ -85,8 +85,9 @@ def test_shortens_training_and_its_cosine(deadline, expected, monkeypatch,
 
 def test_lengthens_again_after_a_slow_stretch(monkeypatch, shapes_data_root,
                                               tmp_path, caplog):
-    """Epoch 2 takes 20 s instead of 10: 5 of the 6 planned epochs fit after
-    it; after epoch 4 the mean (12.5 s) lets all 6 fit again."""
+    """Epoch 2 takes 20 s instead of 10: 4 of the 6 planned epochs fit after
+    it; after epoch 3 the mean of epochs 2-3 (15 s) lets 5 fit, after epoch
+    5 (12.5 s) all 6."""
     runner, _ = _train(monkeypatch, shapes_data_root, tmp_path, 6, 75., 0.,
                        [10., 20.])
     assert runner.train_loop.max_epochs == runner.epoch == 6
@@ -94,8 +95,21 @@ def test_lengthens_again_after_a_slow_stretch(monkeypatch, shapes_data_root,
     assert cosine.end == cosine.T_max == 12
     assert (tmp_path / 'epoch_6.pth').is_file()
     log = (tmp_path / runner.timestamp / f'{runner.timestamp}.log').read_text()
-    assert 'ends after epoch 5 instead of 6 to finish within' in log
+    assert 'ends after epoch 4 instead of 6 to finish within' in log
+    assert 'ends after epoch 5 instead of 4 (faster epochs' in log
     assert 'ends after epoch 6 instead of 5 (faster epochs' in log
+
+
+def test_a_slow_first_epoch_counts_only_until_the_second(
+        monkeypatch, shapes_data_root, tmp_path):
+    """The first epoch takes 20 s (caches filling), the rest 10 s: from
+    epoch 2 on the budget of 70 s is seen to hold 6 epochs (the mean of all
+    epochs would end training after 5)."""
+    runner, _ = _train(
+        monkeypatch, shapes_data_root, tmp_path, 4, 70., 0., [20.], limit=8)
+    assert runner.train_loop.max_epochs == runner.epoch == 6
+    cosine = runner.param_schedulers[1]
+    assert cosine.end == cosine.T_max == 12
 
 
 def test_lengthens_beyond_the_plan_up_to_max_epochs(monkeypatch,

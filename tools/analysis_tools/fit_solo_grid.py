@@ -24,6 +24,7 @@ import math
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 import numpy as np
 
@@ -68,17 +69,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def find_resize(pipeline) -> dict:
-    """The pipeline's Resize step (also inside a step with ``transforms``,
-    such as ``CachedCompose``)."""
+def resize_step(pipeline) -> Optional[dict]:
+    """The pipeline's Resize step, also inside a step with ``transforms``
+    (such as ``CachedCompose``); None where there is none."""
     for step in pipeline:
         if str(step['type']).split('.')[-1] == 'Resize':
             return step
-        try:
-            return find_resize(step.get('transforms') or [])
-        except SystemExit:
-            continue
-    raise SystemExit('the pipeline has no Resize step to fit the scale of')
+        inner = resize_step(step.get('transforms') or [])
+        if inner is not None:
+            return inner
+    return None
+
+
+def find_resize(pipeline) -> dict:
+    """The pipeline's Resize step; exits where there is none."""
+    step = resize_step(pipeline)
+    if step is None:
+        raise SystemExit('the pipeline has no Resize step to fit the scale of')
+    return step
 
 
 def rescaled(scale,

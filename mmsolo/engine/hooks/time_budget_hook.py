@@ -15,18 +15,20 @@ from mmsolo.registry import HOOKS
 class TimeBudgetHook(Hook):
     """Shorten an epoch-based training run so that it ends by a deadline.
 
-    After every epoch it extrapolates the epochs' mean duration (validation
-    included): when the remaining epochs would end after ``deadline -
+    After every epoch it extrapolates the mean duration of the epochs after the
+    first (validation included; the first epoch fills caches, such as
+    ``CachedCompose``'s, and is slower, so it only counts until a second one
+    has ended): when the remaining epochs would end after ``deadline -
     reserve_s``, ``max_epochs`` is lowered to the epochs that fit, and the
-    parameter schedulers that run to the end of training (the cosine decay
-    of the quick-start configs) are re-targeted to the new end, so that the
-    learning rate still decays to its minimum. When the machine is fast
-    again after a slow stretch, or faster than planned from the start,
-    and more epochs fit, training is lengthened in the same way, up to
-    ``max_epochs``. The quick start (``tools/quickstart.sh --budget-min``)
-    plans the epochs from a short calibration run and adds this hook for
-    when the machine turns out slower or faster than calibrated (other work
-    on it, thermal limits, a calibration that met a slow moment).
+    parameter schedulers that run to the end of training (the cosine decay of
+    the quick-start configs) are re-targeted to the new end, so that the
+    learning rate still decays to its minimum. When the machine is fast again
+    after a slow stretch, or faster than planned from the start, and more
+    epochs fit, training is lengthened in the same way, up to ``max_epochs``.
+    The quick start (``tools/quickstart.sh --budget-min``) plans the epochs
+    from a short calibration run and adds this hook for when the machine turns
+    out slower or faster than calibrated (other work on it, thermal limits, a
+    calibration that met a slow moment).
 
     Args:
         deadline (float): Unix time by which training must have ended.
@@ -45,20 +47,27 @@ class TimeBudgetHook(Hook):
         self.reserve_s = float(reserve_s)
         self.max_epochs = max_epochs
         self._start: Optional[float] = None
+        self._first_end: Optional[float] = None
         self._start_epoch = 0
         self._limit = 0
 
     def before_train(self, runner) -> None:
         self._start = time.time()
+        self._first_end = None
         self._start_epoch = runner.epoch
         self._limit = self.max_epochs or runner.train_loop.max_epochs
 
     def after_train_epoch(self, runner) -> None:
         loop = runner.train_loop
         finished = runner.epoch + 1  # the loop counts it after this hook
-        per_epoch = (time.time() - self._start) / (
-            finished - self._start_epoch)
-        left = self.deadline - self.reserve_s - time.time()
+        now = time.time()
+        if self._first_end is None:
+            self._first_end = now
+            per_epoch = now - self._start
+        else:
+            per_epoch = (now - self._first_end) / (
+                finished - self._start_epoch - 1)
+        left = self.deadline - self.reserve_s - now
         fit = min(self._limit, finished + max(0, math.floor(left / per_epoch)))
         current = loop.max_epochs
         if fit == current:
