@@ -7,10 +7,10 @@ its centre. On data unlike COCO the paper's values leave levels empty or
 crowded, and put two instances' centres in one cell. The three steps:
 
 1. :func:`instance_stats`: scales and centres after the config's resize;
-2. :func:`propose_input_factor`: an input scale that brings the instances
-   to the sizes the config's levels are made for, within a cost bound
-   (the input's pixels); the config's ``scale_ranges`` follow its levels'
-   strides and are kept: the input scale moves the instances into them;
+2. :func:`propose_input_factor`: a larger input where the instances are
+   too few mask pixels wide, within a cost bound (the input's pixels); the
+   config's ``scale_ranges`` follow its levels' strides and are kept: the
+   input scale moves the instances into them;
 3. :func:`propose_num_grids`: per level the config's grid, made finer
    where too many instances share their centre cell.
 """
@@ -69,27 +69,30 @@ def instance_stats(data_infos: Sequence[dict], scale: Sequence[int],
 
 
 def propose_input_factor(scales: np.ndarray,
-                         low: float = 12.,
+                         mask_stride: float,
+                         min_mask_px: float = 4.,
+                         target_mask_px: float = 6.,
                          high: float = 48.,
                          max_factor: float = 1.,
-                         min_factor: float = 0.5) -> float:
-    """An input scale factor that puts the smallest tenth of the instances
-    between ``low`` and ``high`` pixels, within the bounds.
+                         min_factor: float = 1.) -> float:
+    """An input scale factor from the instances' sizes, within the bounds.
 
-    Training time grows with the input's pixels (the factor squared), so
-    the default bounds only ever shrink the input: when a tenth of the
-    instances are smaller than ``high`` pixels the input keeps its scale;
-    when they are all larger, the input shrinks (to ``min_factor`` at
-    most) and each iteration costs less. Up-scaling, for data whose
-    instances are smaller than ``low``, needs ``max_factor > 1``.
+    The mask-resolution term: when the median instance is narrower than
+    ``min_mask_px`` pixels of the first level's masks (``mask_stride``
+    input pixels each), the input grows until it spans ``target_mask_px``,
+    up to ``max_factor`` (training time grows with the factor squared).
+    Large instances may shrink the input instead, when ``min_factor < 1``:
+    the smallest tenth is brought down to ``high`` pixels (less time per
+    iteration, coarser masks).
     """
     if len(scales) == 0:
         return 1.
+    median = float(np.median(scales))
+    if median < min_mask_px * mask_stride:
+        return max(1., min(max_factor, target_mask_px * mask_stride / median))
     p10 = float(np.percentile(scales, 10))
-    if p10 < low:
-        return min(max_factor, low / p10)
     if p10 > high:
-        return max(min_factor, high / p10)
+        return min(1., max(min_factor, high / p10))
     return 1.
 
 

@@ -55,20 +55,27 @@ def test_proposals_follow_the_data(datasets, tmp_path):
     small = fit(datasets['small'], tmp_path / 'small.py')
     small_x4 = fit(datasets['small'], tmp_path / 'small_x4.py', '--max-cost',
                    '4')
+    small_x1 = fit(datasets['small'], tmp_path / 'small_x1.py', '--max-cost',
+                   '1')
     large = fit(datasets['large'], tmp_path / 'large.py')
-    # by default no proposal costs more than the config: small objects
-    # keep the input, large ones shrink it (less time per iteration)
-    assert small['factor'] == 1 and small['cost'] == 1
-    assert large['factor'] < 1 and large['cost'] == pytest.approx(
-        large['factor']**2)
-    assert large['scale'][0] % 32 == 0
-    # a larger budget lets small objects have a larger input
+    large_shrunk = fit(datasets['large'], tmp_path / 'large_shrunk.py',
+                       '--min-factor', '0.5')
+    # small instances (median ~9 px, ~2 pixels of the stride-4 masks) get
+    # a larger input, within the cost asked for (default 2x the pixels)
+    assert 1 < small['factor'] and small['cost'] <= 2
+    assert small['scale'][0] % 32 == 0
     assert 1 < small_x4['factor'] <= 2 and small_x4['cost'] <= 4
+    assert small_x4['factor'] > small['factor']
+    assert small_x1['factor'] == 1 and small_x1['cost'] == 1
     # rounding to 32 pixels never exceeds the cost asked for
     small_x2 = fit(datasets['small'], tmp_path / 'small_x2.py', '--max-cost',
                    '2.25')
     assert 1 < small_x2['factor'] <= 1.5 and small_x2['cost'] <= 2.25
-    for result in (small, small_x4, large):
+    # large instances keep the input unless shrinking is asked for
+    assert large['factor'] == 1 and large['cost'] == 1
+    assert large_shrunk['factor'] < 1 and large_shrunk[
+        'cost'] == pytest.approx(large_shrunk['factor']**2)
+    for result in (small, small_x4, large, large_shrunk):
         # the ranges follow the levels' strides: the config's are kept
         assert result['scale_ranges'] == [tuple(r) for r in base.scale_ranges]
         # grids are never coarser than the config's
@@ -83,7 +90,8 @@ def test_child_config_builds(datasets, tmp_path):
     from mmengine.registry import init_default_scope
 
     from mmsolo.registry import MODELS
-    result = fit(datasets['large'], tmp_path / 'child.py')
+    result = fit(datasets['large'], tmp_path / 'child.py', '--min-factor',
+                 '0.5')
     cfg = Config.fromfile(str(tmp_path / 'child.py'))
     head = cfg.model.mask_head
     assert head.num_grids == result['num_grids']
@@ -110,7 +118,7 @@ def test_resize_inside_a_cached_compose(datasets, tmp_path):
         '         transforms=_base_.train_pipeline[:3]),\n'
         '] + _base_.train_pipeline[3:]\n'
         'train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n')
-    result = fit(datasets['large'], tmp_path / 'child.py', config=config)
+    result = fit(datasets['small'], tmp_path / 'child.py', config=config)
     cfg = Config.fromfile(str(tmp_path / 'child.py'))
     cached = cfg.train_dataloader.dataset.pipeline[0]
     assert cached['type'] == 'CachedCompose'
@@ -120,12 +128,22 @@ def test_resize_inside_a_cached_compose(datasets, tmp_path):
 
 
 def test_input_factor_bounds():
+    # 4 px instances are 2 pixels of stride-2 masks: grow to 6 (x3) if the
+    # cost bound allows
     tiny = np.full(100, 4.)
-    assert grid_fit.propose_input_factor(tiny) == 1  # no extra cost
-    assert grid_fit.propose_input_factor(tiny, max_factor=2) == 2
-    assert grid_fit.propose_input_factor(np.full(100, 30.)) == 1
-    assert grid_fit.propose_input_factor(np.full(100, 64.)) == 0.75
-    assert grid_fit.propose_input_factor(np.full(100, 500.)) == 0.5
+    assert grid_fit.propose_input_factor(tiny, 2.) == 1  # no extra cost
+    assert grid_fit.propose_input_factor(tiny, 2., max_factor=2) == 2
+    assert grid_fit.propose_input_factor(tiny, 2., max_factor=5) == 3
+    # 8 px = 4 mask pixels: enough
+    assert grid_fit.propose_input_factor(
+        np.full(100, 8.), 2., max_factor=5) == 1
+    assert grid_fit.propose_input_factor(np.full(100, 30.), 2.) == 1
+    # large instances shrink the input only when asked
+    assert grid_fit.propose_input_factor(np.full(100, 64.), 2.) == 1
+    assert grid_fit.propose_input_factor(
+        np.full(100, 64.), 2., min_factor=0.5) == 0.75
+    assert grid_fit.propose_input_factor(
+        np.full(100, 500.), 2., min_factor=0.5) == 0.5
 
 
 def test_collision_rate_and_grids():

@@ -6,9 +6,11 @@ resize (scale = sqrt of the box area, which SOLO's level assignment uses;
 instances per image; how often two centres fall into one grid cell) and
 proposes the input scale and ``num_grids`` (:mod:`mmsolo.utils.grid_fit`);
 the config's ``scale_ranges`` follow its levels' strides and are kept: the
-input scale moves the instances into them. The input's pixels are the cost
-model: by default a proposal never costs more time per iteration than the
-config (``--max-cost``). Prints the old and new assignment side by side,
+input scale moves the instances into them. The input grows where the median
+instance is less than 4 pixels wide in the first level's masks (to 6, at
+most ``--max-cost`` times the time per iteration, estimated by the input's
+pixels; default 2); it shrinks for large instances only with
+``--min-factor`` below 1. Prints the old and new assignment side by side,
 draws the scale distribution over the ranges (``--plot``, PNG) and, with
 ``--out``, writes a child config.
 
@@ -57,10 +59,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--max-cost',
         type=float,
-        default=1.,
+        default=2.,
         help='largest time per training iteration of the proposal, relative '
-        'to the config\'s, estimated by the input\'s pixels (default 1: the '
-        'input is only ever shrunk; 4 allows doubling it for small objects)')
+        'to the config\'s, estimated by the input\'s pixels (default 2: an '
+        'input up to 1.41 times as large for small instances; 1 keeps it)')
+    parser.add_argument(
+        '--min-factor',
+        type=float,
+        default=1.,
+        help='let large instances (the smallest tenth above 48 px) shrink the '
+        'input down to this factor, for less time per iteration (default 1: '
+        'never; the shrunk inputs measured no gain, configs/quickstart/'
+        'README.md)')
     parser.add_argument(
         '--no-rescale',
         action='store_true',
@@ -166,7 +176,7 @@ def child_config(base: str, grids, pipelines: dict) -> str:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_tool_config(args.config, args.cfg_options)
-    from mmsolo.registry import DATASETS
+    from mmsolo.registry import DATASETS, MODELS
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     resize = find_resize(cfg.train_dataloader.dataset.pipeline)
@@ -179,8 +189,13 @@ def main(argv=None) -> dict:
     old_grids = list(head.num_grids)
 
     old_scale = tuple(resize['scale'])
+    # the first level's mask stride: the mask-resolution term's unit
+    mask_stride = float(MODELS.build(head).assigner.mask_strides[0])
     factor = 1. if args.no_rescale else grid_fit.propose_input_factor(
-        stats['scales'], max_factor=math.sqrt(args.max_cost))
+        stats['scales'],
+        mask_stride,
+        max_factor=math.sqrt(args.max_cost),
+        min_factor=args.min_factor)
     new_scale = old_scale if factor == 1 else rescaled(old_scale, factor,
                                                        args.max_cost)
     # the factor the rounded scale gives, and its cost (the pixels)
@@ -199,7 +214,8 @@ def main(argv=None) -> dict:
         f'({counts.mean():.1f} per image, at most {counts.max()}); scale '
         f'after the config\'s resize: median {np.median(stats["scales"]):.1f}'
         f' px, 10-90 % {np.percentile(stats["scales"], 10):.1f}-'
-        f'{np.percentile(stats["scales"], 90):.1f} px')
+        f'{np.percentile(stats["scales"], 90):.1f} px; the first level\'s '
+        f'masks have stride {mask_stride:g}')
     header = '| level | stride | range | instances | grid | collisions |'
     for name, rows in (('config', report(stats, ranges, old_grids, strides)),
                        (f'proposal: input {new_scale} (x{factor:.2f}), '
@@ -215,11 +231,6 @@ def main(argv=None) -> dict:
         draw(stats, (ranges, stats['scales']), (ranges, new_stats['scales']),
              plot)
         print(f'\nscale distribution: {plot}')
-    if not args.no_rescale and factor == 1. and len(stats['scales']) and \
-            np.percentile(stats['scales'], 10) < 12:
-        print('\na tenth of the instances are smaller than 12 px: a larger '
-              'input would help them, at the cost of time per iteration '
-              '(--max-cost 4 allows doubling it)')
     pipelines = {}
     if new_scale != old_scale:
         for loader in ('train_dataloader', 'val_dataloader',
