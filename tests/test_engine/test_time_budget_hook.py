@@ -98,6 +98,8 @@ def test_lengthens_again_after_a_slow_stretch(monkeypatch, shapes_data_root,
     assert 'ends after epoch 4 instead of 6 to finish within' in log
     assert 'ends after epoch 5 instead of 4 (faster epochs' in log
     assert 'ends after epoch 6 instead of 5 (faster epochs' in log
+    # each message names the epoch it was made after
+    assert 'TimeBudgetHook (epoch 2): epochs take 20.0 s here' in log
 
 
 def test_a_slow_first_epoch_counts_only_until_the_second(

@@ -75,10 +75,12 @@ class TimeBudgetHook(Hook):
         self.set_max_epochs(runner, fit)
         why = ('to finish within' if fit < current else
                '(faster epochs than planned): it still fits')
+        # the epoch in the message: mmengine's logger drops a warning that
+        # repeats an earlier one word for word
         print_log(
-            f'TimeBudgetHook: epochs take {per_epoch:.1f} s here; training '
-            f'ends after epoch {fit} instead of {current} {why} the time '
-            'budget',
+            f'TimeBudgetHook (epoch {finished}): epochs take '
+            f'{per_epoch:.1f} s here; training ends after epoch {fit} '
+            f'instead of {current} {why} the time budget',
             logger='current',
             level=logging.WARNING)
 
