@@ -28,32 +28,15 @@ model = dict(
         resize_ends=False,
         tower_upsample=False))
 
-# loading and resizing run once per image (kept in memory, ~0.15 MB each):
-# a tenth of a training iteration on a CPU
+# the base's pipelines at the new input size; loading and resizing run once
+# per image (kept in memory, ~0.15 MB each): a tenth of a training
+# iteration on a CPU
+resize = dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True)
 train_pipeline = [
     dict(
-        type='CachedCompose',
-        transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-            dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True)
-        ]),
-    dict(
-        type='mmdet.RandomFlip',
-        prob=[0.25, 0.25, 0.25],
-        direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='RandomTranspose', prob=0.5),
-    dict(type='mmdet.PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='mmdet.Resize', scale=img_scale, keep_ratio=True),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='mmdet.PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
+        type='CachedCompose', transforms=_base_.train_pipeline[:2] + [resize])
+] + _base_.train_pipeline[3:]
+test_pipeline = [_base_.test_pipeline[0], resize] + _base_.test_pipeline[2:]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 train_cfg = dict(max_epochs=max_epochs, val_interval=27)
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
