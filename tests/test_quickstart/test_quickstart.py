@@ -243,3 +243,29 @@ def test_quickstart_points_every_evaluator_at_the_data():
     # the options merge into the config as tools/train.py merges them
     contour.merge_from_dict(dict(o.split('=', 1) for o in contour_opts))
     assert contour.val_evaluator[0].ann_file == '/d/val.json'
+
+
+def test_quickstart_points_a_wrapped_dataset_at_the_data():
+    """Inside a dataset wrapper (``MultiImageMixDataset``) the options reach
+    the dataset that reads the files, not the wrapper."""
+    import sys
+    sys.path.insert(0, str(ROOT / 'tools' / 'misc'))
+    try:
+        import quickstart
+    finally:
+        sys.path.pop(0)
+    cfg = Config.fromfile(
+        str(ROOT / 'configs' / 'quickstart' /
+            'decoupled-solo-light_r18_fpn_shapes.py'))
+    inner = cfg.train_dataloader.dataset
+    cfg.train_dataloader.dataset = dict(
+        type='mmdet.MultiImageMixDataset', dataset=inner, pipeline=[])
+    assert quickstart.dataset_key(
+        cfg, 'train_dataloader') == 'train_dataloader.dataset.dataset'
+    assert quickstart.dataset_key(cfg,
+                                  'val_dataloader') == 'val_dataloader.dataset'
+    opts = quickstart.data_options(cfg, '/d')
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in opts))
+    assert cfg.train_dataloader.dataset.dataset.data_root == '/d/'
+    assert 'data_root' not in cfg.train_dataloader.dataset
+    assert cfg.val_dataloader.dataset.data_root == '/d/'

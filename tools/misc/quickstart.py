@@ -102,8 +102,8 @@ def calibrate(args, cfg, work_dir: str, data_opts: list):
         '--cfg-options'
     ] + data_opts + args.cfg_options + [
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        f'train_dataloader.dataset.indices={images}',
-        f'val_dataloader.dataset.indices={val_images}',
+        f'{dataset_key(cfg, "train_dataloader")}.indices={images}',
+        f'{dataset_key(cfg, "val_dataloader")}.indices={val_images}',
         'default_hooks.logger.interval=10', 'log_processor.window_size=10'
     ])
     calib = read_calibration(
@@ -160,12 +160,21 @@ def plot_curves(train_rows, out_file):
     plt.close(fig)
 
 
+def dataset_key(cfg, loader: str) -> str:
+    """The ``--cfg-options`` key of a loader's dataset that reads the files:
+    inside dataset wrappers (``MultiImageMixDataset`` for ``CopyPaste``)."""
+    key, dataset = f'{loader}.dataset', cfg[loader].dataset
+    while 'dataset' in dataset and 'ann_file' not in dataset:
+        key, dataset = f'{key}.dataset', dataset.dataset
+    return key
+
+
 def data_options(cfg, data_root: str) -> list:
     """``--cfg-options`` that point a config's loaders and evaluators at
     ``data_root`` (an evaluator may be a list of metrics: each one with an
     ``ann_file`` gets it)."""
     opts = [
-        f'{loader}.dataset.data_root={data_root}/'
+        f'{dataset_key(cfg, loader)}.data_root={data_root}/'
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ]
     for name in ('val_evaluator', 'test_evaluator'):
