@@ -6,6 +6,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmsolo.engine.hooks import time_budget_hook
+from mmsolo.engine.hooks.time_budget_hook import epochs_to_train
 from tests.test_quickstart.test_quickstart import _cfg
 
 
@@ -105,10 +106,10 @@ def test_lengthens_again_after_a_slow_stretch(monkeypatch, shapes_data_root,
 def test_a_slow_first_epoch_counts_only_until_the_second(
         monkeypatch, shapes_data_root, tmp_path):
     """The first epoch takes 20 s (caches filling), the rest 10 s: from
-    epoch 2 on the budget of 70 s is seen to hold 6 epochs (the mean of all
-    epochs would end training after 5)."""
+    epoch 2 on the budget of 72 s is seen to hold 6 epochs and a fifth (the
+    mean of all epochs would end training after 5)."""
     runner, _ = _train(
-        monkeypatch, shapes_data_root, tmp_path, 4, 70., 0., [20.], limit=8)
+        monkeypatch, shapes_data_root, tmp_path, 4, 72., 0., [20.], limit=8)
     assert runner.train_loop.max_epochs == runner.epoch == 6
     cosine = runner.param_schedulers[1]
     assert cosine.end == cosine.T_max == 12
@@ -125,3 +126,15 @@ def test_lengthens_beyond_the_plan_up_to_max_epochs(monkeypatch,
     cosine = runner.param_schedulers[1]
     assert cosine.end == cosine.T_max == 8
     assert (tmp_path / 'epoch_4.pth').is_file()
+
+
+def test_lengthens_only_with_a_tenth_of_an_epoch_to_spare():
+    """An estimate that wobbles around a whole number of epochs (here 4 more
+    after epoch 4, then a little under, then a little over) shortens
+    training once and does not lengthen it again by a hair."""
+    assert epochs_to_train(4, 8, 4.02, limit=10) == 8  # the plan fits
+    assert epochs_to_train(4, 8, 3.97, limit=10) == 7  # it does not
+    assert epochs_to_train(5, 7, 3.04, limit=10) == 7  # 8 would, by a hair
+    assert epochs_to_train(5, 7, 3.12, limit=10) == 8  # with room to spare
+    assert epochs_to_train(5, 7, 9.5, limit=10) == 10  # never beyond limit
+    assert epochs_to_train(5, 7, -0.5, limit=10) == 5  # out of time: stop

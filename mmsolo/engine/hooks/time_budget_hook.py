@@ -11,6 +11,34 @@ from mmengine.logging import print_log
 from mmsolo.registry import HOOKS
 
 
+def epochs_to_train(finished: int,
+                    current: int,
+                    room: float,
+                    limit: int,
+                    spare: float = 0.1) -> int:
+    """How many epochs to train, given how many more fit.
+
+    Fewer than ``current`` when the planned ones do not fit; more only when
+    they fit with ``spare`` of an epoch left over, so that an estimate that
+    wobbles around a whole number of epochs does not lengthen and shorten
+    training by turns (the cosine re-targeted each time).
+
+    Args:
+        finished (int): Epochs trained.
+        current (int): Epochs planned now.
+        room (float): Epochs that fit in the time left (estimated).
+        limit (int): Never more than this.
+        spare (float): Fraction of an epoch that must be left over to
+            lengthen training. Defaults to 0.1.
+
+    Returns:
+        int: The epochs to train (at least ``finished``).
+    """
+    if finished + room < current:
+        return finished + max(0, math.floor(room))
+    return max(current, min(limit, finished + math.floor(room - spare)))
+
+
 @HOOKS.register_module()
 class TimeBudgetHook(Hook):
     """Shorten an epoch-based training run so that it ends by a deadline.
@@ -24,7 +52,8 @@ class TimeBudgetHook(Hook):
     the quick-start configs) are re-targeted to the new end, so that the
     learning rate still decays to its minimum. When the machine is fast again
     after a slow stretch, or faster than planned from the start, and more
-    epochs fit, training is lengthened in the same way, up to ``max_epochs``.
+    epochs fit with a tenth of an epoch to spare, training is lengthened in
+    the same way, up to ``max_epochs`` (:func:`epochs_to_train`).
     The quick start (``tools/quickstart.sh --budget-min``) plans the epochs
     from a short calibration run and adds this hook for when the machine turns
     out slower or faster than calibrated (other work on it, thermal limits, a
@@ -67,9 +96,9 @@ class TimeBudgetHook(Hook):
         else:
             per_epoch = (now - self._first_end) / (
                 finished - self._start_epoch - 1)
-        left = self.deadline - self.reserve_s - now
-        fit = min(self._limit, finished + max(0, math.floor(left / per_epoch)))
+        room = (self.deadline - self.reserve_s - now) / per_epoch
         current = loop.max_epochs
+        fit = epochs_to_train(finished, current, room, self._limit)
         if fit == current:
             return
         self.set_max_epochs(runner, fit)
