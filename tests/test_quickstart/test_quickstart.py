@@ -269,3 +269,24 @@ def test_quickstart_points_a_wrapped_dataset_at_the_data():
     assert cfg.train_dataloader.dataset.dataset.data_root == '/d/'
     assert 'data_root' not in cfg.train_dataloader.dataset
     assert cfg.val_dataloader.dataset.data_root == '/d/'
+
+
+def test_copy_paste_config_adds_objects(shapes_data_root, tmp_path):
+    """The copy-paste quick start's images carry more objects than their
+    annotations (pasted from the images seen before), with masks and boxes
+    for each."""
+    import mmsolo  # noqa: F401
+    init_default_scope('mmsolo')
+    cfg = _cfg('decoupled-solo-light_r18_fpn_shapes_copy-paste.py',
+               shapes_data_root, tmp_path)
+    assert 'CachedCopyPaste' in [t.type for t in cfg.train_pipeline]
+    dataset = Runner.build_dataloader(cfg.train_dataloader).dataset
+    extra = 0
+    for i in range(8):
+        sample = dataset[i]['data_samples']
+        annotated = len(dataset.get_data_info(i)['instances'])
+        gt = sample.gt_instances
+        assert len(gt.masks) == len(gt.bboxes) == len(gt.labels)
+        # objects may be hidden by pasted ones, never more than pasted
+        extra += len(gt) - annotated
+    assert extra > 0
