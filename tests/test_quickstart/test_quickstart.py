@@ -217,15 +217,21 @@ def test_quickstart_script_fits_its_budget(tmp_path):
     assert took < 36 * 2.5, took
 
 
-def test_quickstart_points_every_evaluator_at_the_data():
-    """A list of metrics (the contour quick start's) gets the data root in
-    each metric that reads an annotation file."""
+def _import_quickstart():
+    """tools/misc/quickstart.py as a module."""
     import sys
     sys.path.insert(0, str(ROOT / 'tools' / 'misc'))
     try:
         import quickstart
     finally:
         sys.path.pop(0)
+    return quickstart
+
+
+def test_quickstart_points_every_evaluator_at_the_data():
+    """A list of metrics (the contour quick start's) gets the data root in
+    each metric that reads an annotation file."""
+    quickstart = _import_quickstart()
     contour = Config.fromfile(
         str(ROOT / 'configs' / 'quickstart' /
             'decoupled-solo-light_r18_fpn_shapes_contour.py'))
@@ -248,12 +254,7 @@ def test_quickstart_points_every_evaluator_at_the_data():
 def test_quickstart_points_a_wrapped_dataset_at_the_data():
     """Inside a dataset wrapper (``MultiImageMixDataset``) the options reach
     the dataset that reads the files, not the wrapper."""
-    import sys
-    sys.path.insert(0, str(ROOT / 'tools' / 'misc'))
-    try:
-        import quickstart
-    finally:
-        sys.path.pop(0)
+    quickstart = _import_quickstart()
     cfg = Config.fromfile(
         str(ROOT / 'configs' / 'quickstart' /
             'decoupled-solo-light_r18_fpn_shapes.py'))
