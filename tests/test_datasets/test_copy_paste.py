@@ -107,3 +107,18 @@ def test_clear_errors():
         CachedCopyPaste(max_cached_images=0)
     with pytest.raises(ValueError, match='prob'):
         CachedCopyPaste(prob=1.5)
+
+
+def test_the_cache_is_not_changed_by_later_in_place_transforms():
+    """``RandomFlip`` flips the boxes in place: the cached image keeps its
+    own boxes (the image it passed on was not pasted onto)."""
+    paste = CachedCopyPaste(**THR)
+    flip = TRANSFORMS.build(
+        dict(type='mmdet.RandomFlip', prob=1., direction='horizontal'))
+    flip(paste(_src()))
+    kept = paste._images[0]
+    np.testing.assert_array_equal(kept['gt_bboxes'].tensor,
+                                  _src()['gt_bboxes'].tensor)
+    np.testing.assert_array_equal(
+        kept['gt_bboxes'].tensor,
+        kept['gt_masks'].get_bboxes(HorizontalBoxes).tensor)

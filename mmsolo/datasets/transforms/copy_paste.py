@@ -1,5 +1,6 @@
 # Copyright (c) mmsolo contributors. All rights reserved.
 """Copy-paste (Ghiasi et al., 2021) from recently seen images."""
+import copy
 import random
 from typing import List, Optional
 
@@ -99,12 +100,11 @@ class CachedCopyPaste(CopyPaste):
         return random.choice(same) if same else None
 
     def _remember(self, results: dict) -> None:
-        """Cache a copy of this image and its objects, dropping a random
-        cached one when full."""
-        entry = {k: results[k] for k in OBJECT_KEYS}
+        """Cache a copy of this image and its objects (later transforms
+        change some in place: ``RandomFlip`` flips the boxes), dropping a
+        random cached one when full."""
+        entry = {k: copy.deepcopy(results[k]) for k in OBJECT_KEYS}
         entry['img'] = results['img'].copy()
-        entry['gt_masks'] = BitmapMasks(entry['gt_masks'].masks.copy(),
-                                        *entry['img'].shape[:2])
         self._images.append(entry)
         if len(self._images) > self.max_cached_images:
             self._images.pop(random.randrange(len(self._images)))
