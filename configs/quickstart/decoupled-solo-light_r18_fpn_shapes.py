@@ -7,7 +7,8 @@
 # head 32 channels wide, an FPN from C3 (no P2: levels 0-2 read P3, levels
 # 3-4 P4, both already at the head's strides 8 and 16) and the mask output
 # convs at the levels' resolution (tower_upsample=False; the masks stay at
-# stride 2).
+# stride 2), and the first half of the epochs at 96x96 (a resolution
+# schedule: cheaper epochs, the last ones at the test's 160).
 _base_ = './decoupled-solo-light_r18_fpn_shapes-192.py'
 
 img_scale = (160, 160)
@@ -16,6 +17,9 @@ feat_channels = 32
 # hold on a 2-core CPU with AVX512-BF16; --budget-min fits it to any CPU
 max_epochs = 54
 model = dict(
+    # off until ResolutionScheduleHook switches it on
+    data_preprocessor=dict(
+        batch_augments=[dict(type='BatchDownscale', ratio=0.6)]),
     backbone=dict(base_channels=16),
     neck=dict(
         in_channels=[16, 32, 64, 128],
@@ -38,7 +42,11 @@ train_pipeline = [
 ] + _base_.train_pipeline[3:]
 test_pipeline = [_base_.test_pipeline[0], resize] + _base_.test_pipeline[2:]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-train_cfg = dict(max_epochs=max_epochs, val_interval=27)
+# validation after the first epoch at full resolution
+train_cfg = dict(max_epochs=max_epochs, val_interval=28)
+custom_hooks = _base_.custom_hooks + [
+    dict(type='ResolutionScheduleHook', low_fraction=0.5)
+]
 default_hooks = dict(checkpoint=dict(interval=max_epochs))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

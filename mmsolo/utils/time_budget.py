@@ -25,10 +25,14 @@ class Calibration:
         val_image_s (float): Validation, per image.
         overhead_s (float): What a run of a tool costs besides its
             iterations: process start, imports, data and model set-up.
+        low_iter_s (float, optional): One training iteration at the lower
+            resolution of a ``ResolutionScheduleHook``, where the
+            calibration ran one epoch at it.
     """
     iter_s: float
     val_image_s: float
     overhead_s: float
+    low_iter_s: Optional[float] = None
 
 
 def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
@@ -43,7 +47,10 @@ def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
         val_batch (int): Validation batch size.
 
     Returns:
-        Calibration: The timings.
+        Calibration: The timings (``low_iter_s`` from the last window of the
+        first epoch where the run trained two: the first at the lower
+        resolution of a ``ResolutionScheduleHook``, the second at the
+        config's).
     """
     with open(scalars_json) as f:
         rows = [json.loads(line) for line in f if line.strip()]
@@ -62,7 +69,10 @@ def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
     val_s = float(val[-1]['time']) * math.ceil(val_images / val_batch) \
         if val else 0.
     overhead = max(0., wall_s - train_s - val_s)
-    return Calibration(iter_s, val_s / max(val_images, 1), overhead)
+    first = [r for r in train if r.get('epoch', 1) == 1]
+    low_iter_s = float(first[-1]['time']) if len(first) < len(train) else None
+    return Calibration(iter_s, val_s / max(val_images, 1), overhead,
+                       low_iter_s)
 
 
 def after_training_s(calib: Calibration, val_images: int,
@@ -81,12 +91,15 @@ def plan_epochs(budget_s: float,
                 val_images: int,
                 vis_images: int,
                 margin: float = 0.05,
-                max_epochs: Optional[int] = None) -> int:
+                max_epochs: Optional[int] = None,
+                low_fraction: float = 0.) -> int:
     """The most epochs whose whole job fits in the rest of the budget.
 
     What is left after ``elapsed_s`` pays for the training run (its tool
     start, the epochs and a validation half-way) and what follows training
     (:func:`after_training_s`); ``margin`` of the budget is kept free.
+    With ``low_fraction``, the first ``int(low_fraction * epochs)`` epochs
+    cost ``calib.low_iter_s`` per iteration (a ``ResolutionScheduleHook``).
 
     Args:
         budget_s (float): The whole job's budget, seconds.
@@ -97,6 +110,9 @@ def plan_epochs(budget_s: float,
         vis_images (int): Images drawn at the end.
         margin (float): Fraction of the budget kept free.
         max_epochs (int, optional): Upper bound.
+        low_fraction (float): Share of the epochs at the lower resolution
+            (``ResolutionScheduleHook``); needs ``calib.low_iter_s``.
+            Defaults to 0.
 
     Returns:
         int: Epochs (at least 1).
@@ -104,7 +120,18 @@ def plan_epochs(budget_s: float,
     fixed = calib.overhead_s + calib.val_image_s * val_images + \
         after_training_s(calib, val_images, vis_images)
     left = budget_s * (1 - margin) - elapsed_s - fixed
-    epochs = int(left // (calib.iter_s * iters_per_epoch))
+    if low_fraction and not calib.low_iter_s:
+        raise ValueError('low_fraction needs a calibration with low_iter_s')
+    low_s = (calib.low_iter_s or 0.) * iters_per_epoch
+    full_s = calib.iter_s * iters_per_epoch
+
+    def cost(epochs: int) -> float:
+        low = int(low_fraction * epochs)
+        return low * low_s + (epochs - low) * full_s
+
+    epochs = int(left // full_s)  # all at full cost: a lower bound
+    while cost(epochs + 1) <= left:
+        epochs += 1
     if max_epochs is not None:
         epochs = min(epochs, max_epochs)
     return max(1, epochs)

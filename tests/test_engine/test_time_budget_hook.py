@@ -42,7 +42,8 @@ def _train(monkeypatch,
            deadline,
            reserve_s,
            durations=(),
-           limit=None):
+           limit=None,
+           estimate_from=0):
     import mmsolo  # noqa: F401
     clock = FakeClock()
     monkeypatch.setattr(time_budget_hook, 'time', clock)
@@ -58,7 +59,8 @@ def _train(monkeypatch,
             type='TimeBudgetHook',
             deadline=deadline,
             reserve_s=reserve_s,
-            max_epochs=limit)
+            max_epochs=limit,
+            estimate_from=estimate_from)
     ]
     runner = Runner.from_cfg(cfg)
     runner.register_hook(TickHook(clock, durations))
@@ -126,6 +128,28 @@ def test_lengthens_beyond_the_plan_up_to_max_epochs(monkeypatch,
     cosine = runner.param_schedulers[1]
     assert cosine.end == cosine.T_max == 8
     assert (tmp_path / 'epoch_4.pth').is_file()
+
+
+def test_cheaper_first_epochs_do_not_lengthen_training(monkeypatch,
+                                                       shapes_data_root,
+                                                       tmp_path):
+    """Epochs 0-1 take 6 s (a lower resolution), the rest 10 s; 4 planned,
+    60 s. Epochs 0-1 alone would make room for 8 (they are only a lower
+    bound: no change); from epoch 2's 10 s on, 6 fit, and end in time."""
+    runner, _ = _train(
+        monkeypatch,
+        shapes_data_root,
+        tmp_path,
+        4,
+        60.,
+        0., [6., 6.],
+        limit=8,
+        estimate_from=2)
+    assert runner.train_loop.max_epochs == runner.epoch == 6
+    assert time_budget_hook.time.time() == 52.  # the fake clock: in time
+    log = (tmp_path / runner.timestamp / f'{runner.timestamp}.log').read_text()
+    assert 'ends after epoch 6 instead of 4' in log
+    assert 'instead of 8' not in log and 'ends after epoch 8' not in log
 
 
 def test_lengthens_only_with_a_tenth_of_an_epoch_to_spare():

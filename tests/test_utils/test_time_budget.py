@@ -29,6 +29,41 @@ def test_read_calibration(tmp_path):
     assert calib.overhead_s == pytest.approx(40 - (9 + 5 + 4) - 4.0)
 
 
+def test_read_calibration_of_two_epochs(tmp_path):
+    """A calibration of a resolution schedule: epoch 1 at the lower
+    resolution, epoch 2 at the config's."""
+    rows = [
+        dict(loss=3.0, time=0.5, step=10, epoch=1),
+        dict(loss=2.0, time=0.25, step=20, epoch=1),
+        dict(loss=1.5, time=0.5, step=30, epoch=2),
+        dict(loss=1.0, time=0.4, step=40, epoch=2)
+    ]
+    path = tmp_path / 'scalars.json'
+    path.write_text('\n'.join(json.dumps(r) for r in rows))
+    calib = read_calibration(str(path), 30.0, 40, 16, 8)
+    assert (calib.iter_s, calib.low_iter_s) == (0.4, 0.25)
+    assert calib.overhead_s == pytest.approx(30 - (5 + 2.5 + 5 + 4))
+    # one epoch: no lower-resolution figure
+    path.write_text('\n'.join(json.dumps(r) for r in rows[:2]))
+    assert read_calibration(str(path), 30.0, 20, 16, 8).low_iter_s is None
+
+
+def test_plan_epochs_with_cheaper_first_epochs():
+    """125 s an epoch, 50 s at the lower resolution; 734 s for training:
+    5 epochs at full cost; half of 8 cheaper: 4 x 50 + 4 x 125 = 700 s (9:
+    4 x 50 + 5 x 125 = 825 s does not fit)."""
+    calib = Calibration(0.5, 0.1, 10., low_iter_s=0.2)
+    left = 900 * 0.95 - 60 - (10 + 10 + 40.8)
+    assert plan_epochs(900, 60, Calibration(0.5, 0.1, 10.), 250, 100,
+                       8) == int(left // 125) == 5
+    assert plan_epochs(900, 60, calib, 250, 100, 8, low_fraction=0.5) == 8
+    assert plan_epochs(
+        900, 60, calib, 250, 100, 8, max_epochs=7, low_fraction=0.5) == 7
+    with pytest.raises(ValueError, match='low_iter_s'):
+        plan_epochs(
+            900, 60, Calibration(0.5, 0.1, 10.), 250, 100, 8, low_fraction=0.5)
+
+
 def test_plan_epochs_fills_the_budget():
     calib = Calibration(iter_s=0.5, val_image_s=0.1, overhead_s=10.)
     # 250 iterations: 125 s an epoch; after training: 2 x 10 s val, 2 starts,

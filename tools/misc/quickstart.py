@@ -25,6 +25,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
+from typing import Optional
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join('configs', 'quickstart',
@@ -85,8 +86,21 @@ def load_config(args):
     return cfg
 
 
+def low_fraction(cfg) -> float:
+    """The share of the epochs that the config's ``ResolutionScheduleHook``
+    trains at a lower resolution (0 without one)."""
+    from mmsolo.engine.hooks import ResolutionScheduleHook
+    from mmsolo.registry import HOOKS
+    for h in cfg.get('custom_hooks', []):
+        cls = HOOKS.get(h['type']) if isinstance(h['type'], str) else h['type']
+        if isinstance(cls, type) and issubclass(cls, ResolutionScheduleHook):
+            return HOOKS.build(dict(h)).low_fraction
+    return 0.
+
+
 def calibrate(args, cfg, work_dir: str, data_opts: list):
-    """Time a few training iterations and a small validation of ``cfg``.
+    """Time a few training iterations and a small validation of ``cfg``
+    (and as many at the lower resolution of a resolution schedule).
 
     Returns:
         Calibration: The timings.
@@ -96,19 +110,26 @@ def calibrate(args, cfg, work_dir: str, data_opts: list):
     images = min(CALIB_ITERS * batch, args.num_train)
     val_images = min(CALIB_VAL, args.num_val)
     calib_dir = osp.join(work_dir, 'calibration')
+    config, epochs = args.config, 1
+    if low_fraction(cfg):
+        # one epoch at the lower resolution, one at the config's
+        config, epochs = child_config(
+            args.config, work_dir, 'calibration_',
+            with_hooks(cfg,
+                       {'ResolutionScheduleHook': dict(low_fraction=0.5)})), 2
     start = time.time()
     run([
-        sys.executable, 'tools/train.py', args.config, '--work-dir', calib_dir,
+        sys.executable, 'tools/train.py', config, '--work-dir', calib_dir,
         '--cfg-options'
     ] + data_opts + args.cfg_options + [
-        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
         f'{dataset_key(cfg, "train_dataloader")}.indices={images}',
         f'{dataset_key(cfg, "val_dataloader")}.indices={val_images}',
         'default_hooks.logger.interval=10', 'log_processor.window_size=10'
     ])
     calib = read_calibration(
         latest_json(osp.join(calib_dir, '*', 'vis_data', 'scalars.json')),
-        time.time() - start, math.ceil(images / batch), val_images,
+        time.time() - start, epochs * math.ceil(images / batch), val_images,
         cfg.val_dataloader.batch_size)
     return calib
 
@@ -206,17 +227,24 @@ def checkpoint_epoch(checkpoint: str) -> int:
     return int(ckpt['meta']['epoch'])
 
 
-def budget_config(config: str, cfg, work_dir: str, hook: dict) -> str:
-    """A child config of ``config`` with ``hook`` added to its custom hooks.
+def with_hooks(cfg, changes: Optional[dict] = None, added: tuple = ()) -> list:
+    """The config's custom hooks as dicts, changed where ``changes`` names
+    their type (``{type: {argument: value}}``), and ``added`` after them."""
+    hooks = []
+    for h in cfg.get('custom_hooks', []):
+        h = h.to_dict() if hasattr(h, 'to_dict') else dict(h)
+        h.update((changes or {}).get(str(h.get('type')).split('.')[-1], {}))
+        hooks.append(h)
+    return hooks + list(added)
+
+
+def child_config(config: str, work_dir: str, prefix: str, hooks: list) -> str:
+    """A child config of ``config`` with these custom hooks.
 
     Returns:
         str: Its path (in ``work_dir``).
     """
-    hooks = [
-        h.to_dict() if hasattr(h, 'to_dict') else dict(h)
-        for h in cfg.get('custom_hooks', [])
-    ] + [hook]
-    path = osp.join(work_dir, 'budget_' + osp.basename(config))
+    path = osp.join(work_dir, prefix + osp.basename(config))
     with open(path, 'w') as f:
         f.write(f'_base_ = [{osp.join(ROOT, config)!r}]\n'
                 f'custom_hooks = {hooks!r}\n')
@@ -262,32 +290,48 @@ def main():
         calib = calibrate(args, cfg, work_dir, data_opts)
         batch = cfg.train_dataloader.batch_size
         margin = 0.05
-        epochs = plan_epochs(budget,
-                             time.time() - start, calib,
-                             math.ceil(args.num_train / batch), args.num_val,
-                             args.num_vis, margin)
+        fraction = low_fraction(cfg)
+        epochs = plan_epochs(
+            budget,
+            time.time() - start,
+            calib,
+            math.ceil(args.num_train / batch),
+            args.num_val,
+            args.num_vis,
+            margin,
+            low_fraction=fraction)
+        low_s = '' if calib.low_iter_s is None else \
+            f' ({calib.low_iter_s:.3f} at the lower resolution)'
         print(
             f'[quickstart] calibration: {calib.iter_s:.3f} s per training '
-            f'iteration, {calib.val_image_s:.3f} s per val image, '
+            f'iteration{low_s}, {calib.val_image_s:.3f} s per val image, '
             f'{calib.overhead_s:.0f} s per tool start; {epochs} epochs fit '
             f'in the {args.budget_min:g} min budget',
             flush=True)
+        # half-way, or the first epoch at full resolution (a model trained
+        # at a lower one is tested at the config's only after an epoch of it)
+        low = int(fraction * epochs)
+        half = low + 1 if low else max(1, math.ceil(epochs / 2))
         schedule = [
-            f'train_cfg.max_epochs={epochs}',
-            f'train_cfg.val_interval={max(1, math.ceil(epochs / 2))}',
+            f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={half}',
             f'default_hooks.checkpoint.interval={epochs}'
         ]
         # should this machine turn out slower than calibrated, training is
         # shortened (and its schedule with it) to end in time; faster, and
         # it is lengthened (a calibration of 30 iterations is off by up to
         # 15 % either way)
-        config = budget_config(
-            args.config, cfg, work_dir,
-            dict(
-                type='TimeBudgetHook',
-                deadline=start + budget * (1 - margin),
-                reserve_s=after_training_s(calib, args.num_val, args.num_vis),
-                max_epochs=2 * epochs))
+        config = child_config(
+            args.config, work_dir, 'budget_',
+            with_hooks(
+                cfg,
+                added=[
+                    dict(
+                        type='TimeBudgetHook',
+                        deadline=start + budget * (1 - margin),
+                        reserve_s=after_training_s(calib, args.num_val,
+                                                   args.num_vis),
+                        max_epochs=2 * epochs)
+                ]))
     train_start = time.time()
     run([
         py, 'tools/train.py', config, '--work-dir', work_dir, '--cfg-options'

@@ -3,7 +3,7 @@
 import logging
 import math
 import time
-from typing import Optional
+from typing import List, Optional, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -59,47 +59,73 @@ class TimeBudgetHook(Hook):
     out slower or faster than calibrated (other work on it, thermal limits, a
     calibration that met a slow moment).
 
+    Epochs before ``estimate_from`` are taken to be cheaper than the rest (a
+    :class:`ResolutionScheduleHook` sets it to its first epoch at full
+    resolution, 0-based): once an epoch after them has ended, only the epochs from
+    ``estimate_from`` on count; until then the estimate is a lower bound on
+    what the rest will take, which may shorten training but not lengthen it.
+
     Args:
         deadline (float): Unix time by which training must have ended.
         reserve_s (float): Seconds to keep before the deadline (for the
             test and whatever follows training).
         max_epochs (int, optional): Never lengthen training beyond this
             many epochs; None: the epochs planned at the start.
+        estimate_from (int): The first epoch that costs what the rest will
+            (see above). Defaults to 0.
     """
     priority = 'NORMAL'  # before the checkpoint hook sees max_epochs
 
     def __init__(self,
                  deadline: float,
                  reserve_s: float = 0.,
-                 max_epochs: Optional[int] = None) -> None:
+                 max_epochs: Optional[int] = None,
+                 estimate_from: int = 0) -> None:
         self.deadline = float(deadline)
         self.reserve_s = float(reserve_s)
         self.max_epochs = max_epochs
+        self.estimate_from = estimate_from
         self._start: Optional[float] = None
-        self._first_end: Optional[float] = None
+        self._ends: List[float] = []
         self._start_epoch = 0
         self._limit = 0
 
     def before_train(self, runner) -> None:
         self._start = time.time()
-        self._first_end = None
+        self._ends = []
         self._start_epoch = runner.epoch
         self._limit = self.max_epochs or runner.train_loop.max_epochs
+
+    def per_epoch(self) -> Tuple[float, bool]:
+        """The seconds an epoch takes, from the epochs ended so far.
+
+        Returns:
+            tuple[float, bool]: The mean duration of the epochs that count
+            (from ``estimate_from`` on, and after the first once a second
+            has ended), and whether it is only a lower bound (no epoch from
+            ``estimate_from`` on has ended yet).
+        """
+        starts = [self._start] + self._ends[:-1]
+        durations = [end - start for start, end in zip(starts, self._ends)]
+        epochs = range(self._start_epoch, self._start_epoch + len(durations))
+        first = max(self.estimate_from, self._start_epoch + 1)
+        counted = [d for e, d in zip(epochs, durations) if e >= first]
+        if counted:
+            return sum(counted) / len(counted), False
+        # only the first epoch (it fills caches), or only cheaper ones
+        later = durations[1:] or durations
+        return sum(later) / len(later), epochs[-1] < self.estimate_from
 
     def after_train_epoch(self, runner) -> None:
         loop = runner.train_loop
         finished = runner.epoch + 1  # the loop counts it after this hook
         now = time.time()
-        if self._first_end is None:
-            self._first_end = now
-            per_epoch = now - self._start
-        else:
-            per_epoch = (now - self._first_end) / (
-                finished - self._start_epoch - 1)
+        self._ends.append(now)
+        per_epoch, lower_bound = self.per_epoch()
         room = (self.deadline - self.reserve_s - now) / per_epoch
         current = loop.max_epochs
         fit = epochs_to_train(finished, current, room, self._limit)
-        if fit == current:
+        if fit == current or (lower_bound and fit > current):
             return
         self.set_max_epochs(runner, fit)
         why = ('to finish within' if fit < current else
