@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from mmsolo.models.data_preprocessors import BatchDownscale
 from mmsolo.registry import HOOKS
 from .time_budget_hook import TimeBudgetHook
 
@@ -36,9 +37,8 @@ class ResolutionScheduleHook(Hook):
         self.low_epochs = 0
 
     @staticmethod
-    def downscales(runner) -> List:
+    def downscales(runner) -> List[BatchDownscale]:
         """The model's :class:`BatchDownscale` batch augments."""
-        from mmsolo.models.data_preprocessors import BatchDownscale
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         augments = getattr(model.data_preprocessor, 'batch_augments',
