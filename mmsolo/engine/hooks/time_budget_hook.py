@@ -61,9 +61,10 @@ class TimeBudgetHook(Hook):
 
     Epochs before ``estimate_from`` are taken to be cheaper than the rest (a
     :class:`ResolutionScheduleHook` sets it to its first epoch at full
-    resolution, 0-based): once an epoch after them has ended, only the epochs from
-    ``estimate_from`` on count; until then the estimate is a lower bound on
-    what the rest will take, which may shorten training but not lengthen it.
+    resolution, 0-based): once an epoch after them has ended, only the
+    epochs from ``estimate_from`` on count; until then the estimate is a
+    lower bound on what the rest will take, which may shorten training but
+    not lengthen it.
 
     Args:
         deadline (float): Unix time by which training must have ended.
