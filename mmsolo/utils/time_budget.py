@@ -75,6 +75,12 @@ def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
                        low_iter_s)
 
 
+def low_resolution_epochs(low_fraction: float, epochs: int) -> int:
+    """How many of ``epochs`` a ``ResolutionScheduleHook`` with
+    ``low_fraction`` trains at the lower resolution (the first ones)."""
+    return int(low_fraction * epochs)
+
+
 def after_training_s(calib: Calibration, val_images: int,
                      vis_images: int) -> float:
     """Seconds the job needs after the last epoch: the final validation,
@@ -126,7 +132,7 @@ def plan_epochs(budget_s: float,
     full_s = calib.iter_s * iters_per_epoch
 
     def cost(epochs: int) -> float:
-        low = int(low_fraction * epochs)
+        low = low_resolution_epochs(low_fraction, epochs)
         return low * low_s + (epochs - low) * full_s
 
     epochs = int(left // full_s)  # all at full cost: a lower bound
@@ -172,6 +178,6 @@ def precision_used(optim_wrapper_type: str) -> str:
 
 
 __all__: List[str] = [
-    'Calibration', 'read_calibration', 'after_training_s', 'plan_epochs',
-    'describe_cpu', 'precision_used'
+    'Calibration', 'read_calibration', 'low_resolution_epochs',
+    'after_training_s', 'plan_epochs', 'describe_cpu', 'precision_used'
 ]

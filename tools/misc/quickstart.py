@@ -279,7 +279,8 @@ def main():
 
     # 2. train: the schedule given, or as long as the budget allows
     from mmsolo.utils.time_budget import (after_training_s, describe_cpu,
-                                          plan_epochs, precision_used)
+                                          low_resolution_epochs, plan_epochs,
+                                          precision_used)
     fixed = any(
         o.startswith('train_cfg.max_epochs=') for o in args.cfg_options)
     schedule, config = [], args.config
@@ -310,7 +311,7 @@ def main():
             flush=True)
         # half-way, or the first epoch at full resolution (a model trained
         # at a lower one is tested at the config's only after an epoch of it)
-        low = int(fraction * epochs)
+        low = low_resolution_epochs(fraction, epochs)
         half = low + 1 if low else max(1, math.ceil(epochs / 2))
         schedule = [
             f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={half}',

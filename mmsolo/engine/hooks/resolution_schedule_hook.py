@@ -8,6 +8,7 @@ from mmengine.model import is_model_wrapper
 
 from mmsolo.models.data_preprocessors import BatchDownscale
 from mmsolo.registry import HOOKS
+from mmsolo.utils.time_budget import low_resolution_epochs
 from .time_budget_hook import TimeBudgetHook
 
 
@@ -52,7 +53,8 @@ class ResolutionScheduleHook(Hook):
                 'BatchDownscale batch augment to switch; add '
                 "batch_augments=[dict(type='BatchDownscale', ratio=...)] "
                 'to model.data_preprocessor')
-        self.low_epochs = int(self.low_fraction * runner.max_epochs)
+        self.low_epochs = low_resolution_epochs(self.low_fraction,
+                                                runner.max_epochs)
         for hook in runner.hooks:
             if isinstance(hook, TimeBudgetHook):
                 hook.estimate_from = self.low_epochs
