@@ -35,3 +35,29 @@ def test_quick_table_with_checked_outputs(tmp_path):
     # every runtime's outputs equal PyTorch's on every image
     assert [r[-1].strip() for r in rows[1:]] == ['yes', 'yes']
     assert 'onnxruntime' in out.read_text() and 'CPU' in out.read_text()
+
+
+def test_random_weights_come_from_the_seed():
+    """The parent exports and every worker loads the same weights; the whole
+    model (not only the output convs) is drawn from ``--seed``, so that a
+    run's outputs, and their check, are the same in every run."""
+    import argparse
+
+    import torch
+    sys.path.insert(0, osp.dirname(TOOL))
+    import benchmark as bench
+
+    from mmsolo.utils.tool_config import load_tool_config
+    cfg = load_tool_config(
+        osp.join(REPO_ROOT, 'configs', 'solo',
+                 'decoupled-solo_r50_fpn_3x_coco.py'))
+
+    def weights(seed):
+        args = argparse.Namespace(
+            quick=True, checkpoint=None, seed=seed, cls_bias=-2., device='cpu')
+        return bench.build_model(cfg, args).state_dict()
+
+    first, again, other = weights(0), weights(0), weights(1)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    conv = 'backbone.conv1.weight'
+    assert not torch.equal(first[conv], other[conv])

@@ -355,7 +355,11 @@ def build_pipeline(cfg, skip_resize: bool, quick: bool):
 
 
 def build_model(cfg, args):
-    """Build the detector with random or checkpoint weights, in eval mode."""
+    """Build the detector with random or checkpoint weights, in eval mode.
+
+    Random weights are drawn from ``args.seed``: the same seed gives the same
+    model in every process.
+    """
     from mmengine.runner import load_checkpoint
 
     from mmsolo.registry import MODELS
@@ -363,6 +367,7 @@ def build_model(cfg, args):
     model_cfg.backbone.init_cfg = None  # never download pretrained weights
     if args.quick:
         model_cfg = shrink_model_cfg(model_cfg)
+    torch.manual_seed(args.seed)
     model = MODELS.build(model_cfg)
     quiet_init_weights(model)
     if args.checkpoint:
@@ -470,7 +475,6 @@ def main(argv=None):
     skip_resize = args.img_size is not None
     height, width = args.img_size if skip_resize else args.ori_size
 
-    torch.manual_seed(args.seed)
     model = build_model(cfg, args)
     pipeline = build_pipeline(cfg, skip_resize, args.quick)
     rng = np.random.default_rng(args.seed)
