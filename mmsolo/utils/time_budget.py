@@ -50,7 +50,7 @@ def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
         Calibration: The timings (``low_iter_s`` from the last window of the
         first epoch where the run trained two: the first at the lower
         resolution of a ``ResolutionScheduleHook``, the second at the
-        config's).
+        config's; its data time replaced by the second epoch's).
     """
     with open(scalars_json) as f:
         rows = [json.loads(line) for line in f if line.strip()]
@@ -70,7 +70,15 @@ def read_calibration(scalars_json: str, wall_s: float, num_iters: int,
         if val else 0.
     overhead = max(0., wall_s - train_s - val_s)
     first = [r for r in train if r.get('epoch', 1) == 1]
-    low_iter_s = float(first[-1]['time']) if len(first) < len(train) else None
+    low_iter_s = None
+    if len(first) < len(train):
+        # The first epoch also loads every image for the first time (the
+        # quick start's CachedCompose fills its cache), the second reads
+        # what was kept: a lower-resolution iteration is the first epoch's
+        # compute with the second epoch's loading.
+        low, full = first[-1], train[-1]
+        low_iter_s = float(low['time']) - float(low.get(
+            'data_time', 0.)) + float(full.get('data_time', 0.))
     return Calibration(iter_s, val_s / max(val_images, 1), overhead,
                        low_iter_s)
 

@@ -48,6 +48,21 @@ def test_read_calibration_of_two_epochs(tmp_path):
     assert read_calibration(str(path), 30.0, 20, 16, 8).low_iter_s is None
 
 
+def test_calibration_counts_loading_of_the_second_epoch(tmp_path):
+    """The first epoch loads every image for the first time: the lower
+    resolution's iteration is its compute plus the second epoch's (cached)
+    loading."""
+    rows = [
+        dict(loss=2.0, time=0.30, data_time=0.10, step=10, epoch=1),
+        dict(loss=1.0, time=0.40, data_time=0.02, step=20, epoch=2)
+    ]
+    path = tmp_path / 'scalars.json'
+    path.write_text('\n'.join(json.dumps(r) for r in rows))
+    calib = read_calibration(str(path), 30.0, 20, 16, 8)
+    assert calib.low_iter_s == pytest.approx(0.30 - 0.10 + 0.02)
+    assert calib.iter_s == pytest.approx(0.40)
+
+
 def test_plan_epochs_with_cheaper_first_epochs():
     """125 s an epoch, 50 s at the lower resolution; 734 s for training:
     5 epochs at full cost; half of 8 cheaper: 4 x 50 + 4 x 125 = 700 s (9:
