@@ -5,7 +5,7 @@ Example::
 
     python demo/image_demo.py demo/demo.jpg \\
         configs/quickstart/decoupled-solo-light_r18_fpn_shapes.py \\
-        --weights work_dirs/quickstart/epoch_21.pth --out-dir outputs/demo
+        --weights work_dirs/quickstart/latest.pth --out-dir outputs/demo
 
 ``INPUTS`` is an image file or a folder of images. For each image it writes
 ``OUT_DIR/vis/<name>.png`` (masks, labels and scores drawn by mmdet's

@@ -5,7 +5,7 @@ Example::
 
     python demo/video_demo.py VIDEO.mp4 \\
         configs/quickstart/decoupled-solo-light_r18_fpn_shapes.py \\
-        --weights work_dirs/quickstart/epoch_21.pth --out outputs/video.mp4
+        --weights work_dirs/quickstart/latest.pth --out outputs/video.mp4
 
 Every frame goes through the config's test pipeline and the model
 (mmdet's ``inference_detector``); masks, labels and scores are drawn by the

@@ -212,9 +212,21 @@ def test_quickstart_script_fits_its_budget(tmp_path):
     assert summary['epochs'] >= 1 and summary['precision'] in ('bfloat16',
                                                                'float32')
     assert (work_dir / f'epoch_{summary["epochs"]}.pth').is_file()
+    # the name the docs use, whatever epoch the budget ended at
+    latest = work_dir / 'latest.pth'
+    assert latest.resolve() == (work_dir / f'epoch_{summary["epochs"]}.pth')
     assert '[quickstart] CPU: ' in proc.stdout and 'trained in' in proc.stdout
     # the job ends near its budget (the machine may be busy: generously)
     assert took < 36 * 2.5, took
+
+
+def test_link_latest_replaces_an_older_link(tmp_path):
+    quickstart = _import_quickstart()
+    for epoch in (3, 5):
+        (tmp_path / f'epoch_{epoch}.pth').write_bytes(b'%d' % epoch)
+        latest = quickstart.link_latest(str(tmp_path / f'epoch_{epoch}.pth'))
+    assert latest == str(tmp_path / 'latest.pth')
+    assert (tmp_path / 'latest.pth').read_bytes() == b'5'
 
 
 def _import_quickstart():

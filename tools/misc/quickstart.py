@@ -227,6 +227,16 @@ def checkpoint_epoch(checkpoint: str) -> int:
     return int(ckpt['meta']['epoch'])
 
 
+def link_latest(checkpoint: str) -> str:
+    """``latest.pth`` beside ``checkpoint``, a link to it: the name the docs
+    use, whichever epoch the time budget ended training at."""
+    latest = osp.join(osp.dirname(checkpoint), 'latest.pth')
+    if osp.islink(latest) or osp.exists(latest):
+        os.remove(latest)
+    os.symlink(osp.basename(checkpoint), latest)
+    return latest
+
+
 def with_hooks(cfg, changes: Optional[dict] = None, added: tuple = ()) -> list:
     """The config's custom hooks as dicts, changed where ``changes`` names
     their type (``{type: {argument: value}}``), and ``added`` after them."""
@@ -290,7 +300,9 @@ def main():
     elif budget is not None:
         calib = calibrate(args, cfg, work_dir, data_opts)
         batch = cfg.train_dataloader.batch_size
-        margin = 0.05
+        # kept free for the machine's changing speed: TimeBudgetHook
+        # re-plans after every epoch, so only the last one's can surprise
+        margin = 0.025
         fraction = low_fraction(cfg)
         epochs = plan_epochs(
             budget,
@@ -340,6 +352,7 @@ def main():
     train_time = time.time() - train_start
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
+    latest = link_latest(checkpoint)
     # The config as trained, --cfg-options applied (the runner dumps it into
     # the work dir): the test and the pictures must build the same model.
     trained_config = osp.join(work_dir, osp.basename(config))
@@ -427,7 +440,7 @@ def main():
           f'({epochs} epochs), total '
           f'{total / 60:.1f} min{within} (set-up excluded)')
     print(f'[quickstart] CPU: {describe_cpu()}; trained in {precision}')
-    print(f'[quickstart] checkpoint:  {checkpoint}')
+    print(f'[quickstart] checkpoint:  {latest} -> {osp.basename(checkpoint)}')
     print(f'[quickstart] pictures:    {osp.join(vis_dir, "vis")}/*.png')
     print(f'[quickstart] predictions: {osp.join(vis_dir, "preds")}/*.json')
     print(f'[quickstart] curves:      {curves}')
