@@ -231,7 +231,7 @@ def link_latest(checkpoint: str) -> str:
     """``latest.pth`` beside ``checkpoint``, a link to it: the name the docs
     use, whichever epoch the time budget ended training at."""
     latest = osp.join(osp.dirname(checkpoint), 'latest.pth')
-    if osp.islink(latest) or osp.exists(latest):
+    if osp.lexists(latest):  # a link, even a broken one, or a file
         os.remove(latest)
     os.symlink(osp.basename(checkpoint), latest)
     return latest
